@@ -1,0 +1,279 @@
+/*
+ * huddleup/token.h - issue and verify the JWTs that admit HuddleUp users to
+ * a self-hosted Jitsi Meet.
+ *
+ * The token format follows Jitsi's (lib-jitsi-meet doc/tokens.md): iss, aud,
+ * sub, room, exp, nbf, context.user, context.group. Verification is this
+ * library's own code on OpenSSL and jansson. Issuing uses libjwt.
+ *
+ * Ownership: every object returned through an out-pointer belongs to the
+ * caller and is released with the matching *_free function, which accepts
+ * NULL. Strings passed in are copied; the caller keeps ownership of them.
+ *
+ * Thread safety: once configured, one hu_verifier may be used by many
+ * threads at once with hu_verify(), because verification never writes to
+ * the verifier. The hu_verifier_add_* and hu_verifier_set_* calls must not
+ * run while another thread uses the same verifier. hu_issue() and the
+ * hu_issuer_* calls are safe on different issuers; one issuer must not be
+ * reconfigured while another thread issues with it.
+ */
+#ifndef HUDDLEUP_TOKEN_H
+#define HUDDLEUP_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HU_WARN_UNUSED __attribute__((warn_unused_result))
+#define HU_EXPORT __attribute__((visibility("default")))
+#else
+#define HU_WARN_UNUSED
+#define HU_EXPORT
+#endif
+
+/*
+ * Status codes. HU_OK is success. The codes from HU_ERR_INVALID_ENCODING to
+ * HU_ERR_KEY_UNAVAILABLE reject a token; the rest report a problem with the
+ * call or the configuration. hu_strerror() maps each to the kebab-case reason
+ * used in Lua, in Prosody's log and in the CLI's JSON output.
+ */
+typedef enum hu_status {
+	HU_OK = 0,
+	HU_ERR_INVALID_ENCODING,        /* "invalid-encoding" */
+	HU_ERR_TOKEN_TOO_LARGE,         /* "token-too-large" */
+	HU_ERR_UNSUPPORTED_ALGORITHM,   /* "unsupported-algorithm" */
+	HU_ERR_UNSUPPORTED_HEADER,      /* "unsupported-header" */
+	HU_ERR_SIGNATURE_MISMATCH,      /* "signature-mismatch" */
+	HU_ERR_INVALID_JSON,            /* "invalid-json" */
+	HU_ERR_INVALID_CLAIM,           /* "invalid-claim" */
+	HU_ERR_TOKEN_EXPIRED,           /* "token-expired" */
+	HU_ERR_TOKEN_NOT_YET_VALID,     /* "token-not-yet-valid" */
+	HU_ERR_TOKEN_ISSUED_IN_FUTURE,  /* "token-issued-in-future" */
+	HU_ERR_TOKEN_LIFETIME_TOO_LONG, /* "token-lifetime-too-long" */
+	HU_ERR_ISSUER_NOT_ACCEPTED,     /* "issuer-not-accepted" */
+	HU_ERR_AUDIENCE_NOT_ACCEPTED,   /* "audience-not-accepted" */
+	HU_ERR_INVALID_ROOM_CLAIM,      /* "invalid-room-claim" */
+	HU_ERR_ROOM_MISMATCH,           /* "room-mismatch" */
+	HU_ERR_TENANT_MISMATCH,         /* "tenant-mismatch" */
+	HU_ERR_UNKNOWN_KEY,             /* "unknown-key" */
+	HU_ERR_KEY_UNAVAILABLE,         /* "key-unavailable" */
+	HU_ERR_CONFIGURATION,           /* "configuration-error" */
+	HU_ERR_INVALID_ARGUMENT,        /* "invalid-argument" */
+	HU_ERR_NO_MEMORY,               /* "out-of-memory" */
+	HU_ERR_INTERNAL                 /* "internal-error" */
+} hu_status;
+
+/* Returns the static kebab-case reason for a status ("unknown-status" for a
+ * value outside the enum). Never NULL. */
+HU_EXPORT const char *hu_strerror(hu_status status);
+
+/* Returns nonzero when status rejects a token (as opposed to HU_OK or an
+ * error of the call or the configuration). */
+HU_EXPORT int hu_status_is_rejection(hu_status status);
+
+/* Returns the library version, "MAJOR.MINOR.PATCH". */
+HU_EXPORT const char *hu_version(void);
+
+/* Size of the detail buffers that the calls below fill. A detail is one
+ * line of English that never contains the token, a secret or a key. */
+#define HU_DETAIL_SIZE 160
+
+/* Defaults of a new verifier. */
+#define HU_DEFAULT_MAX_SIZE 8192        /* bytes, inclusive */
+#define HU_DEFAULT_LEEWAY 30.0          /* seconds */
+#define HU_DEFAULT_MAX_LIFETIME 604800.0 /* seconds (7 days) from now to exp */
+#define HU_DEFAULT_AUDIENCE "jitsi"
+#define HU_MIN_HMAC_SECRET 32           /* bytes */
+
+/* ------------------------------------------------------------------------
+ * Verifying
+ * ---------------------------------------------------------------------- */
+
+typedef struct hu_verifier hu_verifier;
+typedef struct hu_claims hu_claims;
+
+/* Creates an empty verifier with the defaults above and no key. Returns NULL
+ * when out of memory. Free it with hu_verifier_free(). */
+HU_EXPORT hu_verifier *hu_verifier_new(void) HU_WARN_UNUSED;
+
+/* Frees the verifier and every key it holds (secrets are wiped). NULL is a
+ * no-op. Claims returned earlier stay valid: they do not point into it. */
+HU_EXPORT void hu_verifier_free(hu_verifier *verifier);
+
+/*
+ * Adds an HMAC secret for alg ("HS256", "HS384" or "HS512"). kid NULL makes
+ * it the default key, used by tokens without a "kid" header; otherwise only
+ * tokens whose "kid" equals kid use it. The secret is copied. A secret
+ * shorter than HU_MIN_HMAC_SECRET bytes, an unknown alg, or a second key
+ * under the same kid returns HU_ERR_CONFIGURATION with a reason in detail
+ * (detail may be NULL).
+ */
+HU_EXPORT hu_status hu_verifier_add_hmac_key(hu_verifier *verifier,
+    const char *kid, const char *alg, const void *secret, size_t secret_len,
+    char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Adds a PEM public key (SubjectPublicKeyInfo, "-----BEGIN PUBLIC KEY-----")
+ * for alg ("RS256", "RS384", "RS512", "ES256" or "ES384"), under kid as for
+ * hu_verifier_add_hmac_key(). The key must fit alg: RSA of at least 2048 bits
+ * with public exponent 65537, or EC on the curve alg names (P-256 for ES256,
+ * P-384 for ES384). Anything else returns HU_ERR_CONFIGURATION.
+ */
+HU_EXPORT hu_status hu_verifier_add_public_key_pem(hu_verifier *verifier,
+    const char *kid, const char *alg, const char *pem, size_t pem_len,
+    char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/* Adds an accepted "iss" value. With none added, every token is rejected
+ * with HU_ERR_ISSUER_NOT_ACCEPTED; "*" accepts any string issuer. */
+HU_EXPORT hu_status hu_verifier_add_issuer(hu_verifier *verifier,
+    const char *issuer) HU_WARN_UNUSED;
+
+/* Adds an accepted "aud" value. With none added, HU_DEFAULT_AUDIENCE is the
+ * only one accepted; "*" accepts any string audience. */
+HU_EXPORT hu_status hu_verifier_add_audience(hu_verifier *verifier,
+    const char *audience) HU_WARN_UNUSED;
+
+/* Sets the clock leeway in seconds (0 to 3600) applied to exp, nbf and iat. */
+HU_EXPORT hu_status hu_verifier_set_leeway(hu_verifier *verifier,
+    double seconds) HU_WARN_UNUSED;
+
+/* Sets how far ahead of now exp may be, in seconds (60 to 10 years). */
+HU_EXPORT hu_status hu_verifier_set_max_lifetime(hu_verifier *verifier,
+    double seconds) HU_WARN_UNUSED;
+
+/* Sets the largest accepted token in bytes (256 to 65536). */
+HU_EXPORT hu_status hu_verifier_set_max_size(hu_verifier *verifier,
+    size_t bytes) HU_WARN_UNUSED;
+
+/* Makes the "room" claim optional (Jitsi's asap_require_room_claim = false).
+ * A present room claim is still checked. */
+HU_EXPORT hu_status hu_verifier_set_require_room(hu_verifier *verifier,
+    int required) HU_WARN_UNUSED;
+
+/*
+ * Verifies token (len bytes, no terminator needed; an embedded NUL is
+ * rejected) at time now (seconds since the epoch). The steps run in this
+ * order and the first failure is returned: size, encoding, header, signature,
+ * claims. On HU_OK and when claims_out is not NULL, *claims_out receives the
+ * verified claims, which the caller frees with hu_claims_free(). On any other
+ * status *claims_out is set to NULL and detail (if not NULL) explains the
+ * status in one line. A verifier without a key returns HU_ERR_CONFIGURATION.
+ */
+HU_EXPORT hu_status hu_verify(const hu_verifier *verifier, const char *token,
+    size_t len, double now, hu_claims **claims_out, char *detail,
+    size_t detail_size) HU_WARN_UNUSED;
+
+/* Frees claims. NULL is a no-op. */
+HU_EXPORT void hu_claims_free(hu_claims *claims);
+
+/*
+ * Returns 1 when the token grants moderator rights: context.user.affiliation
+ * "owner" or "moderator"; else context.user.moderator; else the top-level
+ * moderator claim; where true or the string "true" mean moderator and any
+ * other value does not.
+ */
+HU_EXPORT int hu_claims_is_moderator(const hu_claims *claims);
+
+/* Returns the claims as compact JSON text, owned by claims and valid until
+ * hu_claims_free(). Returns NULL only when out of memory. */
+HU_EXPORT const char *hu_claims_json(const hu_claims *claims);
+
+/*
+ * Returns a string claim by a dotted path ("room", "sub", "context.user.name"),
+ * or NULL when it is missing or not a string. The result is owned by claims.
+ * len_out (may be NULL) receives its length in bytes.
+ */
+HU_EXPORT const char *hu_claims_get_string(const hu_claims *claims,
+    const char *path, size_t *len_out);
+
+/* Returns the exp claim in seconds since the epoch. */
+HU_EXPORT double hu_claims_exp(const hu_claims *claims);
+
+/*
+ * Checks that the room claim admits room (the MUC node, len bytes): equal
+ * after both are normalised (lowercase, percent-decoded), or a claim of "*".
+ * Returns HU_OK or HU_ERR_ROOM_MISMATCH.
+ */
+HU_EXPORT hu_status hu_claims_check_room(const hu_claims *claims,
+    const char *room, size_t len) HU_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------
+ * Issuing
+ * ---------------------------------------------------------------------- */
+
+/* One participant's token request. Unused fields are NULL or 0. */
+typedef struct hu_token_request {
+	const char *room;      /* required: the MUC node, or "*" for any room */
+	const char *sub;       /* tenant or domain; NULL uses the issuer's */
+	const char *name;      /* context.user.name */
+	const char *email;     /* context.user.email */
+	const char *id;        /* context.user.id */
+	const char *avatar;    /* context.user.avatar (URL) */
+	const char *group;     /* context.group */
+	int moderator;         /* nonzero: moderator (owner) token */
+	long ttl;              /* lifetime in seconds; 0 uses the default 3600 */
+} hu_token_request;
+
+typedef struct hu_issuer hu_issuer;
+
+/*
+ * Creates an HMAC issuer. alg is "HS256", "HS384" or "HS512" (NULL means
+ * HS256), app_id becomes "iss", and the secret (at least HU_MIN_HMAC_SECRET
+ * bytes) is copied. Returns HU_ERR_CONFIGURATION with a reason in detail on
+ * bad input. Free the issuer with hu_issuer_free().
+ */
+HU_EXPORT hu_status hu_issuer_new_hmac(hu_issuer **out, const char *alg,
+    const char *app_id, const void *secret, size_t secret_len,
+    char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Creates a public-key issuer from a PEM private key. alg is "RS256",
+ * "RS384", "RS512", "ES256" or "ES384", and kid (may be NULL) is written to
+ * the header. The key must fit alg as in hu_verifier_add_public_key_pem().
+ */
+HU_EXPORT hu_status hu_issuer_new_private_key_pem(hu_issuer **out,
+    const char *alg, const char *app_id, const char *kid, const char *pem,
+    size_t pem_len, char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/* Frees the issuer and wipes its key. NULL is a no-op. */
+HU_EXPORT void hu_issuer_free(hu_issuer *issuer);
+
+/* Sets the "aud" claim (default "jitsi"). */
+HU_EXPORT hu_status hu_issuer_set_audience(hu_issuer *issuer,
+    const char *audience) HU_WARN_UNUSED;
+
+/* Sets the default "sub" claim, used when a request has none. */
+HU_EXPORT hu_status hu_issuer_set_subject(hu_issuer *issuer,
+    const char *sub) HU_WARN_UNUSED;
+
+/*
+ * Issues a signed token for request at time now (seconds since the epoch):
+ * iat = now, nbf = now - 10, exp = now + ttl, all whole seconds. On HU_OK
+ * *token_out receives a NUL-terminated string that the caller frees with
+ * hu_free(). Invalid requests (missing room, a room with "@", "/" or control
+ * characters, ttl below 1 or above 7 days) return HU_ERR_INVALID_ARGUMENT.
+ */
+HU_EXPORT hu_status hu_issue(const hu_issuer *issuer,
+    const hu_token_request *request, int64_t now, char **token_out,
+    char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Builds the join URL: base (for example "https://meet.example.com", a
+ * trailing "/" allowed) + "/" + room percent-encoded + "?jwt=" + token when
+ * token is not NULL. *url_out is freed with hu_free().
+ */
+HU_EXPORT hu_status hu_join_url(const char *base, const char *room,
+    const char *token, char **url_out) HU_WARN_UNUSED;
+
+/* Frees a string returned by this library. NULL is a no-op. */
+HU_EXPORT void hu_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HUDDLEUP_TOKEN_H */

@@ -1,0 +1,440 @@
+/*
+ * huddleup.token: the verifier for Lua 5.4 (Prosody).
+ *
+ * Expected failures return nil, reason, detail; misuse and an unusable
+ * configuration raise. Every C allocation hangs off a userdata whose __gc
+ * frees it, so a Lua error raised while building a result cannot leak.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <openssl/sha.h>
+
+#include "internal.h"
+
+#define VERIFIER_MT "huddleup.token.verifier"
+#define CLAIMS_MT "huddleup.token.claims"
+
+/* JSON null in a claims table. Compare with huddleup.token.null. */
+#define NULL_SENTINEL ((void *)&null_sentinel_anchor)
+static const char null_sentinel_anchor = 0;
+
+typedef struct {
+	hu_verifier *verifier;
+} verifier_box;
+
+typedef struct {
+	hu_claims *claims;
+} claims_box;
+
+static int verifier_gc(lua_State *L)
+{
+	verifier_box *box = luaL_checkudata(L, 1, VERIFIER_MT);
+
+	hu_verifier_free(box->verifier);
+	box->verifier = NULL;
+	return 0;
+}
+
+static int claims_gc(lua_State *L)
+{
+	claims_box *box = luaL_checkudata(L, 1, CLAIMS_MT);
+
+	hu_claims_free(box->claims);
+	box->claims = NULL;
+	return 0;
+}
+
+static verifier_box *check_verifier(lua_State *L, int index)
+{
+	verifier_box *box = luaL_checkudata(L, index, VERIFIER_MT);
+
+	if (box->verifier == NULL)
+		luaL_argerror(L, index, "verifier is closed");
+	return box;
+}
+
+/* Raises "configuration-error: DETAIL". Only called while every C resource
+ * is owned by a userdata. */
+static int raise_config(lua_State *L, hu_status status, const char *detail)
+{
+	if (status == HU_ERR_NO_MEMORY)
+		return luaL_error(L, "out of memory");
+	return luaL_error(L, "configuration-error: %s",
+	    detail && detail[0] ? detail : hu_strerror(status));
+}
+
+/* Reads field name of the table at index as a list of strings (or a single
+ * string) and passes each to add. */
+static void read_string_list(lua_State *L, int index, const char *name,
+    hu_verifier *v, hu_status (*add)(hu_verifier *, const char *))
+{
+	int type = lua_getfield(L, index, name);
+	hu_status status;
+
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (type == LUA_TSTRING) {
+		status = add(v, lua_tostring(L, -1));
+		if (status != HU_OK)
+			luaL_error(L, "configuration-error: invalid value in '%s'", name);
+		lua_pop(L, 1);
+		return;
+	}
+	if (type != LUA_TTABLE)
+		luaL_error(L, "configuration-error: '%s' must be a string or a list of strings", name);
+
+	for (lua_Integer i = 1;; i++) {
+		type = lua_geti(L, -1, i);
+		if (type == LUA_TNIL) {
+			lua_pop(L, 1);
+			break;
+		}
+		if (type != LUA_TSTRING)
+			luaL_error(L, "configuration-error: '%s' must list strings", name);
+		status = add(v, lua_tostring(L, -1));
+		if (status != HU_OK)
+			luaL_error(L, "configuration-error: invalid value in '%s'", name);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* Reads an optional number field; returns 0 when absent. */
+static int read_number(lua_State *L, int index, const char *name, double *out)
+{
+	int type = lua_getfield(L, index, name);
+
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (type != LUA_TNUMBER)
+		luaL_error(L, "configuration-error: '%s' must be a number", name);
+	*out = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* Adds one key from a table with algorithm and secret or public_key. */
+static void add_key_from_table(lua_State *L, int index, hu_verifier *v,
+    const char *kid, const char *default_alg)
+{
+	char detail[HU_DETAIL_SIZE];
+	const char *alg = default_alg, *secret, *pem;
+	size_t secret_len, pem_len;
+	hu_status status;
+
+	if (lua_getfield(L, index, "algorithm") == LUA_TSTRING)
+		alg = lua_tostring(L, -1);
+	else if (!lua_isnil(L, -1))
+		luaL_error(L, "configuration-error: 'algorithm' must be a string");
+	lua_getfield(L, index, "secret");
+	lua_getfield(L, index, "public_key");
+	secret = lua_tolstring(L, -2, &secret_len);
+	pem = lua_tolstring(L, -1, &pem_len);
+	detail[0] = '\0';
+
+	if (strncmp(alg, "HS", 2) == 0) {
+		if (secret == NULL)
+			luaL_error(L, "configuration-error: %s needs 'secret'%s%s", alg,
+			    kid ? " for kid " : "", kid ? kid : "");
+		status = hu_verifier_add_hmac_key(v, kid, alg, secret, secret_len,
+		    detail, sizeof detail);
+	} else {
+		if (pem == NULL)
+			luaL_error(L, "configuration-error: %s needs 'public_key' (PEM)%s%s",
+			    alg, kid ? " for kid " : "", kid ? kid : "");
+		status = hu_verifier_add_public_key_pem(v, kid, alg, pem, pem_len,
+		    detail, sizeof detail);
+	}
+	if (status != HU_OK) {
+		if (kid != NULL)
+			luaL_error(L, "configuration-error: key '%s': %s", kid,
+			    detail[0] ? detail : hu_strerror(status));
+		raise_config(L, status, detail);
+	}
+	lua_pop(L, 3);
+}
+
+/* huddleup.token.new(config) -> verifier; raises on an unusable config. */
+static int token_new(lua_State *L)
+{
+	verifier_box *box;
+	double number;
+	int has_default_key;
+
+	int key_count = 0;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	box = lua_newuserdatauv(L, sizeof *box, 0);
+	box->verifier = NULL;
+	luaL_setmetatable(L, VERIFIER_MT);
+	box->verifier = hu_verifier_new();
+	if (box->verifier == NULL)
+		return luaL_error(L, "out of memory");
+
+	lua_getfield(L, 1, "secret");
+	lua_getfield(L, 1, "public_key");
+	has_default_key = !lua_isnil(L, -1) || !lua_isnil(L, -2);
+	lua_pop(L, 2);
+	if (has_default_key) {
+		const char *alg = "HS256";
+
+		if (lua_getfield(L, 1, "algorithm") == LUA_TSTRING)
+			alg = lua_tostring(L, -1);
+		add_key_from_table(L, 1, box->verifier, NULL, alg);
+		lua_pop(L, 1);
+		key_count++;
+	}
+
+	if (lua_getfield(L, 1, "keys") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, -2) != 0) {
+			if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
+				return luaL_error(L, "configuration-error: 'keys' maps kid strings to key tables");
+			add_key_from_table(L, lua_gettop(L), box->verifier,
+			    lua_tostring(L, -2), "HS256");
+			lua_pop(L, 1);
+			key_count++;
+		}
+	} else if (!lua_isnil(L, -1)) {
+		return luaL_error(L, "configuration-error: 'keys' must be a table");
+	}
+	lua_pop(L, 1);
+
+	read_string_list(L, 1, "issuers", box->verifier, hu_verifier_add_issuer);
+	read_string_list(L, 1, "audiences", box->verifier, hu_verifier_add_audience);
+
+	if (read_number(L, 1, "leeway", &number) &&
+	    hu_verifier_set_leeway(box->verifier, number) != HU_OK)
+		return luaL_error(L, "configuration-error: 'leeway' must be 0 to 3600 seconds");
+	if (read_number(L, 1, "max_lifetime", &number) &&
+	    hu_verifier_set_max_lifetime(box->verifier, number) != HU_OK)
+		return luaL_error(L, "configuration-error: 'max_lifetime' must be 60 s to 10 years");
+	if (read_number(L, 1, "max_size", &number) &&
+	    (number < 0 || number > 1e9 ||
+	     hu_verifier_set_max_size(box->verifier, (size_t)number) != HU_OK))
+		return luaL_error(L, "configuration-error: 'max_size' must be 256 to 65536 bytes");
+	if (lua_getfield(L, 1, "require_room") != LUA_TNIL) {
+		if (hu_verifier_set_require_room(box->verifier, lua_toboolean(L, -1)) != HU_OK)
+			return luaL_error(L, "configuration-error: invalid 'require_room'");
+	}
+	lua_pop(L, 1);
+
+	if (key_count == 0)
+		return luaL_error(L, "configuration-error: no key: set 'secret', "
+		    "'public_key' or 'keys'");
+	lua_getfield(L, 1, "issuers");
+	if (lua_isnil(L, -1))
+		return luaL_error(L, "configuration-error: 'issuers' is required "
+		    "(Jitsi's app_id or asap_accepted_issuers)");
+	lua_pop(L, 1);
+
+	return 1;
+}
+
+static void push_json(lua_State *L, const json_t *value);
+
+static void push_json_object(lua_State *L, const json_t *object)
+{
+	const char *name;
+	json_t *member;
+
+	lua_createtable(L, 0, (int)json_object_size(object));
+	json_object_foreach((json_t *)object, name, member) {
+		push_json(L, member);
+		lua_setfield(L, -2, name);
+	}
+}
+
+/* Depth is bounded by HU_MAX_JSON_DEPTH before parsing, so the recursion and
+ * the stack use are bounded too. */
+static void push_json(lua_State *L, const json_t *value)
+{
+	size_t i;
+
+	luaL_checkstack(L, 3, "claims nest too deeply");
+	switch (json_typeof(value)) {
+	case JSON_OBJECT:
+		push_json_object(L, value);
+		break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(value), 0);
+		for (i = 0; i < json_array_size(value); i++) {
+			push_json(L, json_array_get(value, i));
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(value), json_string_length(value));
+		break;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(value));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(value));
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	default:
+		lua_pushlightuserdata(L, NULL_SENTINEL);
+		break;
+	}
+}
+
+static double wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* verifier:verify(token [, now]) -> claims, moderator | nil, reason, detail */
+static int verifier_verify(lua_State *L)
+{
+	verifier_box *vbox = check_verifier(L, 1);
+	size_t len;
+	const char *token = luaL_checklstring(L, 2, &len);
+	double now = luaL_opt(L, luaL_checknumber, 3, wall_clock());
+	char detail[HU_DETAIL_SIZE];
+	claims_box *cbox;
+	hu_status status;
+
+	if (!isfinite(now))
+		return luaL_argerror(L, 3, "time must be finite");
+
+	cbox = lua_newuserdatauv(L, sizeof *cbox, 0);
+	cbox->claims = NULL;
+	luaL_setmetatable(L, CLAIMS_MT);
+
+	status = hu_verify(vbox->verifier, token, len, now, &cbox->claims,
+	    detail, sizeof detail);
+	if (status != HU_OK) {
+		if (!hu_status_is_rejection(status))
+			return luaL_error(L, "%s: %s", hu_strerror(status), detail);
+		lua_pushnil(L);
+		lua_pushstring(L, hu_strerror(status));
+		lua_pushstring(L, detail);
+		return 3;
+	}
+
+	push_json(L, hu_claims_root(cbox->claims));
+	lua_pushboolean(L, hu_claims_is_moderator(cbox->claims));
+	hu_claims_free(cbox->claims);
+	cbox->claims = NULL;
+	return 2;
+}
+
+/* huddleup.token.room_matches(claim, room) -> boolean */
+static int token_room_matches(lua_State *L)
+{
+	size_t claim_len, room_len, a_len, b_len;
+	const char *claim = luaL_checklstring(L, 1, &claim_len);
+	const char *room = luaL_checklstring(L, 2, &room_len);
+	char *a, *b;
+
+	if (claim_len == 1 && claim[0] == '*') {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	/* Lua-owned scratch memory, so a raise cannot leak it. */
+	a = lua_newuserdatauv(L, claim_len + room_len + 1, 0);
+	b = a + claim_len;
+	a_len = hu_room_normalize(claim, claim_len, a);
+	b_len = hu_room_normalize(room, room_len, b);
+	lua_pushboolean(L, a_len == b_len && memcmp(a, b, a_len) == 0);
+	return 1;
+}
+
+/* huddleup.token.hash_prefix(token) -> first 12 hex digits of SHA-256, the
+ * only form in which a token may appear in a log. */
+static int token_hash_prefix(lua_State *L)
+{
+	size_t len;
+	const char *token = luaL_checklstring(L, 1, &len);
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char hex[13];
+	int i;
+
+	SHA256((const unsigned char *)token, len, digest);
+	for (i = 0; i < 6; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	lua_pushlstring(L, hex, 12);
+	return 1;
+}
+
+static int verifier_tostring(lua_State *L)
+{
+	verifier_box *box = luaL_checkudata(L, 1, VERIFIER_MT);
+
+	lua_pushfstring(L, "huddleup.token verifier (%s)",
+	    box->verifier ? "open" : "closed");
+	return 1;
+}
+
+static const luaL_Reg verifier_methods[] = {
+	{"verify", verifier_verify},
+	{NULL, NULL},
+};
+
+static const luaL_Reg verifier_meta[] = {
+	{"__gc", verifier_gc},
+	{"__close", verifier_gc},
+	{"__tostring", verifier_tostring},
+	{NULL, NULL},
+};
+
+static const luaL_Reg module_functions[] = {
+	{"new", token_new},
+	{"room_matches", token_room_matches},
+	{"hash_prefix", token_hash_prefix},
+	{NULL, NULL},
+};
+
+static void push_reasons(lua_State *L)
+{
+	int status;
+
+	lua_newtable(L);
+	for (status = HU_ERR_INVALID_ENCODING; status <= HU_ERR_KEY_UNAVAILABLE; status++) {
+		lua_pushstring(L, hu_strerror((hu_status)status));
+		lua_rawseti(L, -2, status);
+	}
+}
+
+HU_EXPORT int luaopen_huddleup_token(lua_State *L);
+
+int luaopen_huddleup_token(lua_State *L)
+{
+	luaL_newmetatable(L, VERIFIER_MT);
+	luaL_setfuncs(L, verifier_meta, 0);
+	luaL_newlib(L, verifier_methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, CLAIMS_MT);
+	lua_pushcfunction(L, claims_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+
+	luaL_newlib(L, module_functions);
+	lua_pushstring(L, hu_version());
+	lua_setfield(L, -2, "_VERSION");
+	lua_pushlightuserdata(L, NULL_SENTINEL);
+	lua_setfield(L, -2, "null");
+	push_reasons(L);
+	lua_setfield(L, -2, "reasons");
+	return 1;
+}
