@@ -1,0 +1,319 @@
+-- mod_auth_huddleup_token: SASL ANONYMOUS logins admitted by a HuddleUp JWT.
+--
+-- Enable with `authentication = "huddleup_token"` on the VirtualHost. The
+-- client passes the token as `?token=` on its BOSH or WebSocket URL, as
+-- lib-jitsi-meet does. The option names follow Jitsi's mod_auth_token
+-- (app_id, app_secret, asap_accepted_issuers, asap_accepted_audiences,
+-- asap_require_room_claim, allow_empty_token). The others start with
+-- huddleup_token_.
+
+local formdecode = require "util.http".formdecode;
+local new_uuid = require "util.uuid".generate;
+local datamanager = require "util.datamanager";
+
+local have_hu_token, hu_token = pcall(require, "huddleup.token");
+if not have_hu_token then
+	error("Failed to load the Lua C module huddleup.token. Add the folder that contains huddleup/token.so "
+		.."to LUA_CPATH_5_4 as an absolute path. "..tostring(hu_token), 0);
+end
+
+local host = module.host;
+
+local sasl_mechanism = "ANONYMOUS";
+
+-- Reads an optional number option, rejecting values that are not numbers
+-- instead of silently falling back to the default.
+local function get_number_option(name)
+	local raw = module:get_option(name);
+	if raw == nil then
+		return nil;
+	end
+	local value = tonumber(raw);
+	if value == nil then
+		error(("configuration-error: option %s must be a number, got %q"):format(name, tostring(raw)), 0);
+	end
+	return value;
+end
+
+local function read_file(path)
+	local file, err = io.open(path, "rb");
+	if not file then
+		error(("configuration-error: failed to read huddleup_token_public_key_file: %s"):format(err), 0);
+	end
+	local content = file:read("a");
+	file:close();
+	return content;
+end
+
+-- Builds the verifier settings from the host's options. Raises a
+-- "configuration-error: ..." message when an option is unusable.
+local function read_verifier_config()
+	local app_id = module:get_option_string("app_id");
+	local algorithm = module:get_option_string("huddleup_token_algorithm", "HS256");
+	local public_key_file = module:get_option_path("huddleup_token_public_key_file", nil, "config");
+
+	local issuers = module:get_option_array("asap_accepted_issuers");
+	if issuers == nil and app_id ~= nil then
+		issuers = { app_id };
+	end
+	if issuers == nil or #issuers == 0 then
+		error("configuration-error: set app_id or asap_accepted_issuers to the accepted token issuer", 0);
+	end
+
+	local config = {
+		algorithm = algorithm;
+		issuers = issuers;
+		audiences = module:get_option_array("asap_accepted_audiences", { "jitsi" });
+		require_room = module:get_option_boolean("asap_require_room_claim", true);
+		leeway = get_number_option("huddleup_token_leeway");
+		max_lifetime = get_number_option("huddleup_token_max_lifetime");
+		max_size = get_number_option("huddleup_token_max_size");
+	};
+	if algorithm:match("^HS") then
+		config.secret = module:get_option_string("app_secret");
+		if config.secret == nil then
+			error("configuration-error: app_secret is required for algorithm "..algorithm, 0);
+		end
+	else
+		if public_key_file == nil then
+			error("configuration-error: huddleup_token_public_key_file is required for algorithm "..algorithm, 0);
+		end
+		config.public_key = read_file(public_key_file);
+	end
+	return config;
+end
+
+local verifier_config = read_verifier_config();
+local require_room_claim = verifier_config.require_room;
+local allow_empty_token = module:get_option_boolean("allow_empty_token", false);
+local allow_storage = module:get_option_boolean("allow_anonymous_storage", false);
+
+local verifier_ok, verifier = pcall(hu_token.new, verifier_config);
+if not verifier_ok then
+	-- The C module's messages name the setting at fault by its Lua field
+	-- name and do not include key material.
+	error(("%s (set through app_secret, asap_* and huddleup_token_* options)"):format(tostring(verifier)), 0);
+end
+
+module:log("info", "Token authentication ready: huddleup.token %s, algorithm %s, issuers %s, empty tokens %s",
+	hu_token._VERSION, verifier_config.algorithm, table.concat(verifier_config.issuers, ", "),
+	allow_empty_token and "allowed" or "rejected");
+
+-- Names a session in log lines as Prosody's own log lines do: c2s sessions
+-- by their id, BOSH sessions as "bosh" and their sid.
+local function session_label(session)
+	if session.id then
+		return session.id;
+	elseif session.sid then
+		return "bosh"..session.sid;
+	end
+	return "?";
+end
+
+-- Keeps control characters and long values out of log lines.
+local function loggable(text)
+	if text == nil then
+		return "";
+	end
+	return (tostring(text):gsub("%c", "?"):sub(1, 120));
+end
+
+-- Stores the ?token= value of the connection URL on the new session. The
+-- SASL step of the host the session logs in to decides what it means.
+local function store_url_token(event)
+	local session, request = event.session, event.request;
+
+	-- BOSH sessions already know their host. WebSocket sessions learn it
+	-- from the stream header later.
+	if session.host ~= nil and session.host ~= host then
+		return;
+	end
+
+	local query = request.url and request.url.query;
+	if query == nil or query == "" then
+		return;
+	end
+
+	local params = formdecode(query);
+	if type(params) ~= "table" then
+		return;
+	end
+
+	local token, count = nil, 0;
+	for _, field in ipairs(params) do
+		if field.name == "token" then
+			token, count = field.value, count + 1;
+		end
+	end
+	if count > 1 then
+		session.huddleup_token_error = "invalid-encoding";
+		session.huddleup_token = nil;
+		return;
+	end
+	session.huddleup_token = token;
+end
+
+module:hook_global("bosh-session", store_url_token);
+module:hook_global("websocket-session", store_url_token);
+
+-- Checks the session's token. Returns a table describing the login
+-- ({ guest = true } or { token, claims, moderator }), or nil, reason, detail.
+local function check_session_token(session)
+	if session.huddleup_token_error then
+		return nil, session.huddleup_token_error, "more than one token parameter in the URL";
+	end
+
+	local token = session.huddleup_token;
+	if token == nil then
+		if allow_empty_token then
+			return { guest = true };
+		end
+		return nil, "missing-token", "no token parameter in the URL";
+	end
+
+	local claims, moderator_or_reason, detail = verifier:verify(token);
+	if not claims then
+		return nil, moderator_or_reason, detail;
+	end
+	return { token = token, claims = claims, moderator = moderator_or_reason == true };
+end
+
+-- Copies a verified login onto the session, in the fields Jitsi's Prosody
+-- modules read and in huddleup_* fields for this project's modules.
+local function apply_login(session, login)
+	session.huddleup_guest = login.guest == true;
+	session.huddleup_moderator = login.moderator == true;
+	session.huddleup_claims = login.claims;
+	session.huddleup_room_required = require_room_claim;
+
+	local claims = login.claims;
+	if claims == nil then
+		return;
+	end
+
+	session.auth_token = login.token;
+	session.jitsi_meet_room = claims.room;
+	session.jitsi_meet_domain = claims.sub;
+	local context = claims.context;
+	if type(context) == "table" then
+		session.jitsi_meet_context_user = context.user;
+		session.jitsi_meet_context_group = context.group;
+		session.jitsi_meet_context_features = context.features;
+	end
+end
+
+local function log_rejection(session, reason, detail)
+	local token = session.huddleup_token;
+	if token ~= nil then
+		module:log("warn", "Rejected token %s for session %s: %s (%s)",
+			hu_token.hash_prefix(token), session_label(session), reason, loggable(detail));
+	else
+		module:log("warn", "Rejected login for session %s: %s (%s)", session_label(session), reason, loggable(detail));
+	end
+end
+
+-- A SASL handler offering only ANONYMOUS, with the methods mod_saslauth
+-- calls on util.sasl objects. Prosody's stock ANONYMOUS mechanism retries
+-- until its callback accepts, so it cannot reject a login. This one returns
+-- failure. It is per session, so no mechanism is registered globally.
+local sasl_handler_methods = {};
+local sasl_handler_mt = { __index = sasl_handler_methods };
+
+local function new_sasl_handler(session)
+	return setmetatable({ session = session, realm = host }, sasl_handler_mt);
+end
+
+function sasl_handler_methods:mechanisms()
+	return { [sasl_mechanism] = true };
+end
+
+function sasl_handler_methods:select(mechanism)
+	if self.selected == nil and mechanism == sasl_mechanism then
+		self.selected = mechanism;
+		return true;
+	end
+	return false;
+end
+
+-- The ANONYMOUS message (an optional trace string) carries nothing we use.
+function sasl_handler_methods:process(message) -- luacheck: ignore 212/message
+	local session = self.session;
+	local login, reason, detail = check_session_token(session);
+	if login == nil then
+		log_rejection(session, reason, detail);
+		return "failure", "not-authorized", reason;
+	end
+
+	apply_login(session, login);
+	self.username = new_uuid();
+	if login.guest then
+		module:log("debug", "Session %s logged in as a guest without a token", session_label(session));
+	else
+		module:log("debug", "Session %s logged in with token %s (moderator: %s)",
+			session_label(session), hu_token.hash_prefix(login.token), tostring(login.moderator));
+	end
+	return "success";
+end
+
+function sasl_handler_methods:clean_clone()
+	return new_sasl_handler(self.session);
+end
+
+-- The auth provider. Like mod_auth_anonymous, accounts exist only while
+-- their session does, and there are no passwords.
+local provider = {};
+
+function provider.test_password(username, password) -- luacheck: ignore 212
+	return nil, "Password based auth not supported";
+end
+
+function provider.get_password(username) -- luacheck: ignore 212
+	return nil, "Password not available";
+end
+
+function provider.set_password(username, password) -- luacheck: ignore 212
+	return nil, "Password based auth not supported";
+end
+
+function provider.user_exists(username) -- luacheck: ignore 212
+	return nil, "Only anonymous users are supported";
+end
+
+function provider.create_user(username, password) -- luacheck: ignore 212
+	return nil, "Account creation/modification not supported";
+end
+
+function provider.delete_user(username) -- luacheck: ignore 212
+	return nil, "Account deletion not supported";
+end
+
+function provider.users()
+	return next, prosody.hosts[host].sessions, nil;
+end
+
+function provider.get_sasl_handler(session)
+	return new_sasl_handler(session);
+end
+
+-- Random-named accounts would leave storage behind on every login, so
+-- writes for this host are dropped, as mod_auth_anonymous does.
+local function drop_storage_writes(username, store_host, datastore, data)
+	if store_host == host then
+		return false;
+	end
+	return username, store_host, datastore, data;
+end
+
+function module.load()
+	if not allow_storage then
+		datamanager.add_callback(drop_storage_writes);
+	end
+end
+
+function module.unload()
+	if not allow_storage then
+		datamanager.remove_callback(drop_storage_writes);
+	end
+end
+
+module:provides("auth", provider);

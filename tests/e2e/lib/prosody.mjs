@@ -1,0 +1,193 @@
+// Starts and stops a throwaway Prosody on 127.0.0.1 with this project's
+// modules, for the end-to-end test and the demo.
+//
+// Prosody runs in the foreground (`prosody -F`) from a fresh temporary
+// folder that contains its config, data, pidfile and log. Its ports are free
+// ports picked by the OS for each run.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const DOMAIN = 'meet.jitsi.test';
+export const GUEST_DOMAIN = 'guest.meet.jitsi.test';
+export const MUC_DOMAIN = 'conference.meet.jitsi.test';
+
+const READY_TIMEOUT_MS = 15000;
+const STOP_TIMEOUT_MS = 5000;
+
+// Returns a TCP port on 127.0.0.1 that was free a moment ago. Another
+// process may take it before Prosody binds it. The start-up then fails
+// with an error in the log instead of using the wrong port.
+export function getFreePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Quotes a JavaScript string as a Lua string literal.
+function luaString(value) {
+  const escaped = String(value).replace(/[\\"\x00-\x1f\x7f]/g,
+    (ch) => `\\${ch.charCodeAt(0).toString().padStart(3, '0')}`);
+  return `"${escaped}"`;
+}
+
+function buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }) {
+  const q = luaString;
+  return `-- Generated for one end-to-end run; deleted when the run ends.
+run_as_root = true
+pidfile = ${q(path.join(dir, 'prosody.pid'))}
+data_path = ${q(path.join(dir, 'data'))}
+certificates = ${q(path.join(dir, 'certs'))}
+plugin_paths = { ${q(path.join(sourceDir, 'lua'))} }
+log = { { levels = { min = ${q(logLevel)} }, to = "file", filename = ${q(path.join(dir, 'prosody.log'))} } }
+
+interfaces = { "127.0.0.1" }
+c2s_interfaces = { "127.0.0.1" }
+http_interfaces = { "127.0.0.1" }
+c2s_ports = { ${c2sPort} }
+http_ports = { ${httpPort} }
+https_ports = {}
+use_ipv6 = false
+
+modules_enabled = { "saslauth", "disco", "bosh", "websocket" }
+modules_disabled = { "s2s" }
+
+http_default_host = ${q(DOMAIN)}
+consider_websocket_secure = true
+consider_bosh_secure = true
+c2s_require_encryption = false
+
+VirtualHost ${q(DOMAIN)}
+  authentication = "huddleup_token"
+  app_id = ${q(appId)}
+  app_secret = ${q(appSecret)}
+  huddleup_token_leeway = 0
+
+VirtualHost ${q(GUEST_DOMAIN)}
+  authentication = "huddleup_token"
+  app_id = ${q(appId)}
+  app_secret = ${q(appSecret)}
+  allow_empty_token = true
+
+Component ${q(MUC_DOMAIN)} "muc"
+  modules_enabled = { "huddleup_moderation" }
+  muc_room_locking = false
+`;
+}
+
+async function isReady(httpPort) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/http-bind`,
+      { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function readLog(logPath) {
+  try {
+    return await readFile(logPath, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function lastLines(text, count) {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+// Starts Prosody and waits until its BOSH endpoint returns 200. Options:
+// sourceDir (the repository, for plugin_paths), luaCpathDir (the folder
+// that contains huddleup/token.so), appId, appSecret, logLevel ("info" by
+// default), keepDir. Returns { httpPort, c2sPort, dir, logPath, pid,
+// readLog(), stop() }. stop() ends Prosody with SIGTERM, then SIGKILL after
+// 5 s, and deletes the folder unless keepDir is set.
+export async function startProsody({ sourceDir, luaCpathDir, appId, appSecret, logLevel = 'info', keepDir = false }) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'huddleup-prosody-'));
+  await mkdir(path.join(dir, 'data'));
+  await mkdir(path.join(dir, 'certs'));
+  const [httpPort, c2sPort] = [await getFreePort(), await getFreePort()];
+  const configPath = path.join(dir, 'prosody.cfg.lua');
+  const logPath = path.join(dir, 'prosody.log');
+  await writeFile(configPath, buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }));
+
+  // Prosody drops relative entries from package.cpath, so the folder must
+  // be absolute. The trailing ;; keeps Lua's default search path.
+  const env = { ...process.env, LUA_CPATH_5_4: `${path.resolve(luaCpathDir)}/?.so;${process.env.LUA_CPATH_5_4 ?? ';'}` };
+  const child = spawn('prosody', ['-F', '--config', configPath], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  let exitCode = null;
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? signal;
+      resolve();
+    });
+  });
+  const spawnFailed = new Promise((resolve) => child.on('error', resolve));
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (exitCode === null) {
+      child.kill('SIGTERM');
+      const timedOut = await Promise.race([exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
+      if (timedOut) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    if (!keepDir) {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const failure = await Promise.race([spawnFailed, sleep(100).then(() => null)]);
+    if (failure) {
+      await stop();
+      throw new Error(`Failed to start prosody: ${failure.message}. Is Debian's prosody package installed?`);
+    }
+    if (exitCode !== null) {
+      const log = await readLog(logPath);
+      await stop();
+      throw new Error(`Prosody exited with ${exitCode} during start-up:\n${lastLines(output + log, 20)}`);
+    }
+    if (await isReady(httpPort)) break;
+    if (Date.now() > deadline) {
+      const log = await readLog(logPath);
+      await stop();
+      throw new Error(`Prosody did not respond on http://127.0.0.1:${httpPort}/http-bind `
+        + `within ${READY_TIMEOUT_MS} ms:\n${lastLines(output + log, 20)}`);
+    }
+  }
+
+  // A module that fails to load leaves Prosody running without it, so the
+  // start-up log is checked too.
+  const log = await readLog(logPath);
+  const moduleErrors = log.split('\n').filter((line) => /Error initializing module|Unable to load module/.test(line));
+  if (moduleErrors.length > 0) {
+    await stop();
+    throw new Error(`Prosody failed to load a module:\n${moduleErrors.join('\n')}`);
+  }
+
+  return { httpPort, c2sPort, dir, logPath, pid: child.pid, stop, readLog: () => readLog(logPath) };
+}
