@@ -36,7 +36,7 @@ int hu_alg_is_hmac(hu_alg alg);
 /* Bounds on what a token may contain, checked before jansson parses it. */
 #define HU_MAX_HEADER_BYTES 1024   /* decoded header */
 #define HU_MAX_SIGNATURE_BYTES 1024 /* decoded signature (RSA up to 8192 bits) */
-#define HU_MAX_KID_BYTES 256
+#define HU_MAX_KID_BYTES (HU_KID_SIZE - 1)
 #define HU_MAX_JSON_DEPTH 16       /* nested objects and arrays */
 #define HU_MAX_JSON_VALUES 512     /* values of all kinds in one document */
 
@@ -49,13 +49,34 @@ typedef struct hu_key hu_key;
  */
 hu_key *hu_key_new_hmac(hu_alg alg, const void *secret, size_t len);
 
-/* Creates a public key from PEM after checking it against the key policy.
- * On failure returns NULL and writes the reason to detail. */
+/*
+ * Creates a public key for alg from pkey after checking it against the key
+ * policy (RSA of at least 2048 bits with e = 65537, EC on alg's curve, and
+ * OpenSSL's public-key validation). Takes ownership of pkey, also on failure.
+ * On failure returns NULL, sets *status and writes the reason to detail.
+ */
+hu_key *hu_key_new_public(hu_alg alg, EVP_PKEY *pkey, hu_status *status,
+    char *detail, size_t detail_size);
+
+/* Creates a public key from PEM text through hu_key_new_public(). Text that
+ * contains a private key is rejected. */
 hu_key *hu_key_new_public_pem(hu_alg alg, const char *pem, size_t len,
     hu_status *status, char *detail, size_t detail_size);
 
+/*
+ * Creates a public key from one parsed JWK object (kty RSA or EC) through
+ * hu_key_new_public(), and copies its kid into kid_out (HU_KID_SIZE bytes).
+ * Defined in jwks.c.
+ */
+hu_key *hu_key_new_jwk(const json_t *jwk, char *kid_out, hu_status *status,
+    char *detail, size_t detail_size);
+
 void hu_key_free(hu_key *key);
 hu_alg hu_key_alg(const hu_key *key);
+
+/* Returns 1 when a and b are public keys with the same alg and the same key
+ * material, else 0 (always 0 for HMAC keys). */
+int hu_key_equal(const hu_key *a, const hu_key *b);
 
 /*
  * Checks sig (the raw JWS signature bytes) over msg with key. Returns HU_OK,
@@ -97,12 +118,16 @@ struct hu_claims {
 /* Returns the parsed payload. The claims keep ownership. */
 const json_t *hu_claims_root(const hu_claims *claims);
 
+struct hu_json_doc; /* json_scan.h */
+
 /*
- * Checks the claim set against the verifier's policy and computes the
- * moderator flag. Returns HU_OK or the rejection, with detail filled.
+ * Checks the claim set, a payload object scanned by hu_json_scan(), against
+ * the verifier's policy, computes the moderator flag and stores exp in
+ * *exp_out. Returns HU_OK or the rejection, with detail filled.
  */
-hu_status hu_check_claims(const hu_verifier *verifier, const json_t *root,
-    double now, int *moderator_out, char *detail, size_t detail_size);
+hu_status hu_check_claims(const hu_verifier *verifier,
+    const struct hu_json_doc *payload, double now, int *moderator_out,
+    double *exp_out, char *detail, size_t detail_size);
 
 /* Normalises a room name for comparison: percent-decoded where %XX is valid
  * and ASCII-lowercased. Writes at most len bytes to dst; returns the length. */
@@ -111,6 +136,24 @@ size_t hu_room_normalize(const char *src, size_t len, char *dst);
 /* Writes printf-style text into detail when detail is not NULL. */
 void hu_set_detail(char *detail, size_t detail_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Key table primitives for jwks.c, which adds a whole key set or nothing.
+ * hu_verifier_reserve_keys() makes room for extra more keys, after which
+ * hu_verifier_insert_key() cannot fail: it takes ownership of kid (from
+ * malloc, NULL for the default key) and key without checking either.
+ */
+hu_status hu_verifier_reserve_keys(hu_verifier *verifier, size_t extra);
+void hu_verifier_insert_key(hu_verifier *verifier, char *kid, hu_key *key);
+
+/* Returns the key configured under kid (NULL: the default key), or NULL. */
+const hu_key *hu_verifier_find_key(const hu_verifier *verifier, const char *kid);
+
+/* Writes a kid into dst for a detail message: its first 40 bytes, each
+ * '"' and each byte outside printable ASCII replaced with '?', then "..."
+ * when the kid is longer, then a NUL. dst holds HU_KID_LABEL_SIZE bytes. */
+#define HU_KID_LABEL_SIZE 44
+void hu_kid_label(const char *kid, size_t len, char *dst);
 
 /* Accessors used by the verifier's checks. */
 size_t hu_verifier_issuer_count(const hu_verifier *verifier);

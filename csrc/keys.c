@@ -161,7 +161,22 @@ hu_key *hu_key_new_hmac(hu_alg alg, const void *secret, size_t len)
 	return key;
 }
 
-/* Checks an RSA or EC public key against alg and the key policy. */
+/* Runs OpenSSL's public-key validation (EVP_PKEY_public_check). */
+static int public_key_is_valid(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	int valid = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return valid;
+}
+
+/*
+ * Checks an RSA or EC public key against alg and the key policy. An RSA key
+ * needs at least 2048 bits and public exponent 65537, an EC key the curve
+ * alg names. Both must pass OpenSSL's public-key validation.
+ */
 static hu_status check_public_key(hu_alg alg, EVP_PKEY *pkey, size_t *ec_half,
     char *detail, size_t detail_size)
 {
@@ -195,10 +210,7 @@ static hu_status check_public_key(hu_alg alg, EVP_PKEY *pkey, size_t *ec_half,
 			    "RSA key's public exponent is not 65537");
 			return HU_ERR_CONFIGURATION;
 		}
-		return HU_OK;
-	}
-
-	if (alg == HU_ALG_ES256 || alg == HU_ALG_ES384) {
+	} else if (alg == HU_ALG_ES256 || alg == HU_ALG_ES384) {
 		char curve[64];
 		size_t curve_len = 0;
 		const char *want = alg == HU_ALG_ES256 ? "prime256v1" : "secp384r1";
@@ -222,39 +234,29 @@ static hu_status check_public_key(hu_alg alg, EVP_PKEY *pkey, size_t *ec_half,
 			return HU_ERR_CONFIGURATION;
 		}
 		*ec_half = alg == HU_ALG_ES256 ? 32 : 48;
-		return HU_OK;
+	} else {
+		hu_set_detail(detail, detail_size, "%s is not a public-key algorithm",
+		    hu_alg_name(alg));
+		return HU_ERR_CONFIGURATION;
 	}
 
-	hu_set_detail(detail, detail_size, "%s is not a public-key algorithm",
-	    hu_alg_name(alg));
-	return HU_ERR_CONFIGURATION;
+	/* Rejects, among others, an even RSA modulus and an EC point that is
+	 * not on the curve. */
+	if (!public_key_is_valid(pkey)) {
+		hu_set_detail(detail, detail_size,
+		    "%s key fails OpenSSL's public-key validation",
+		    base_id == EVP_PKEY_RSA ? "RSA" : "EC");
+		return HU_ERR_CONFIGURATION;
+	}
+	return HU_OK;
 }
 
-hu_key *hu_key_new_public_pem(hu_alg alg, const char *pem, size_t len,
-    hu_status *status, char *detail, size_t detail_size)
+hu_key *hu_key_new_public(hu_alg alg, EVP_PKEY *pkey, hu_status *status,
+    char *detail, size_t detail_size)
 {
-	BIO *bio = NULL;
-	EVP_PKEY *pkey = NULL;
 	hu_key *key = NULL;
 	size_t ec_half = 0;
 
-	*status = HU_ERR_CONFIGURATION;
-	if (len > INT32_MAX) {
-		hu_set_detail(detail, detail_size, "PEM text is too large");
-		return NULL;
-	}
-
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL) {
-		*status = HU_ERR_NO_MEMORY;
-		goto out;
-	}
-	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	if (pkey == NULL) {
-		hu_set_detail(detail, detail_size,
-		    "not a PEM public key (expected -----BEGIN PUBLIC KEY-----)");
-		goto out;
-	}
 	*status = check_public_key(alg, pkey, &ec_half, detail, detail_size);
 	if (*status != HU_OK)
 		goto out;
@@ -271,9 +273,63 @@ hu_key *hu_key_new_public_pem(hu_alg alg, const char *pem, size_t len,
 
 out:
 	EVP_PKEY_free(pkey);
-	BIO_free(bio);
 	ERR_clear_error();
 	return key;
+}
+
+/* Returns 1 when text[0..len) contains needle. */
+static int contains(const char *text, size_t len, const char *needle)
+{
+	size_t needle_len = strlen(needle), i;
+
+	for (i = 0; i + needle_len <= len; i++)
+		if (memcmp(text + i, needle, needle_len) == 0)
+			return 1;
+	return 0;
+}
+
+hu_key *hu_key_new_public_pem(hu_alg alg, const char *pem, size_t len,
+    hu_status *status, char *detail, size_t detail_size)
+{
+	BIO *bio;
+	EVP_PKEY *pkey;
+
+	*status = HU_ERR_CONFIGURATION;
+	if (len > INT32_MAX) {
+		hu_set_detail(detail, detail_size, "PEM text is too large");
+		return NULL;
+	}
+	/* A private key does not belong in a verifier's configuration, so text
+	 * that contains one is rejected even when a public key follows it. */
+	if (contains(pem, len, "PRIVATE KEY-----")) {
+		hu_set_detail(detail, detail_size,
+		    "PEM text contains a private key; configure only the public key "
+		    "(-----BEGIN PUBLIC KEY-----)");
+		return NULL;
+	}
+
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL) {
+		*status = HU_ERR_NO_MEMORY;
+		ERR_clear_error();
+		return NULL;
+	}
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL) {
+		hu_set_detail(detail, detail_size,
+		    "not a PEM public key (expected -----BEGIN PUBLIC KEY-----)");
+		ERR_clear_error();
+		return NULL;
+	}
+	return hu_key_new_public(alg, pkey, status, detail, detail_size);
+}
+
+int hu_key_equal(const hu_key *a, const hu_key *b)
+{
+	if (a->alg != b->alg || a->pkey == NULL || b->pkey == NULL)
+		return 0;
+	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
 }
 
 void hu_key_free(hu_key *key)

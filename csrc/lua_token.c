@@ -154,13 +154,36 @@ static void add_key_from_table(lua_State *L, int index, hu_verifier *v,
 		status = hu_verifier_add_public_key_pem(v, kid, alg, pem, pem_len,
 		    detail, sizeof detail);
 	}
-	if (status != HU_OK) {
-		if (kid != NULL)
-			luaL_error(L, "configuration-error: key '%s': %s", kid,
-			    detail[0] ? detail : hu_strerror(status));
+	/* The library's detail names the kid of a rejected key. */
+	if (status != HU_OK)
 		raise_config(L, status, detail);
-	}
 	lua_pop(L, 3);
+}
+
+/* Adds the keys of a JWK Set document; returns how many were added. */
+static size_t add_jwks_text(lua_State *L, hu_verifier *v, const char *text,
+    size_t len)
+{
+	char detail[HU_DETAIL_SIZE];
+	size_t added = 0;
+	hu_status status;
+
+	status = hu_verifier_add_jwks(v, text, len, &added, detail, sizeof detail);
+	if (status != HU_OK)
+		raise_config(L, status, detail);
+	return added;
+}
+
+/* Returns the kid argument at index: a string of 1 to 256 bytes without
+ * NUL, as the library stores kids. Raises otherwise. */
+static const char *check_kid(lua_State *L, int index)
+{
+	size_t len;
+	const char *kid = luaL_checklstring(L, index, &len);
+
+	if (len == 0 || len >= HU_KID_SIZE || strlen(kid) != len)
+		luaL_argerror(L, index, "kid must be 1 to 256 bytes without NUL");
+	return kid;
 }
 
 /* huddleup.token.new(config) -> verifier; raises on an unusable config. */
@@ -209,6 +232,16 @@ static int token_new(lua_State *L)
 	}
 	lua_pop(L, 1);
 
+	if (lua_getfield(L, 1, "jwks") == LUA_TSTRING) {
+		size_t len;
+		const char *text = lua_tolstring(L, -1, &len);
+
+		key_count += (int)add_jwks_text(L, box->verifier, text, len);
+	} else if (!lua_isnil(L, -1)) {
+		return luaL_error(L, "configuration-error: 'jwks' must be the text of a JWK Set");
+	}
+	lua_pop(L, 1);
+
 	read_string_list(L, 1, "issuers", box->verifier, hu_verifier_add_issuer);
 	read_string_list(L, 1, "audiences", box->verifier, hu_verifier_add_audience);
 
@@ -230,7 +263,7 @@ static int token_new(lua_State *L)
 
 	if (key_count == 0)
 		return luaL_error(L, "configuration-error: no key: set 'secret', "
-		    "'public_key' or 'keys'");
+		    "'public_key', 'keys' or 'jwks'");
 	lua_getfield(L, 1, "issuers");
 	if (lua_isnil(L, -1))
 		return luaL_error(L, "configuration-error: 'issuers' is required "
@@ -375,6 +408,88 @@ static int token_hash_prefix(lua_State *L)
 	return 1;
 }
 
+/* verifier:add_key(kid, {algorithm=, secret= | public_key=}); raises on an
+ * unusable key or a kid that is already configured. */
+static int verifier_add_key(lua_State *L)
+{
+	verifier_box *box = check_verifier(L, 1);
+	const char *kid = check_kid(L, 2);
+
+	luaL_checktype(L, 3, LUA_TTABLE);
+	add_key_from_table(L, 3, box->verifier, kid, "HS256");
+	return 0;
+}
+
+/* verifier:add_jwks(text) -> number of keys added; raises on an unusable
+ * set, and then adds none of its keys. */
+static int verifier_add_jwks(lua_State *L)
+{
+	verifier_box *box = check_verifier(L, 1);
+	size_t len;
+	const char *text = luaL_checklstring(L, 2, &len);
+
+	lua_pushinteger(L, (lua_Integer)add_jwks_text(L, box->verifier, text, len));
+	return 1;
+}
+
+/* verifier:remove_key(kid) -> true when a key was removed, false when none
+ * was configured under kid. */
+static int verifier_remove_key(lua_State *L)
+{
+	verifier_box *box = check_verifier(L, 1);
+	const char *kid = check_kid(L, 2);
+
+	lua_pushboolean(L, hu_verifier_remove_key(box->verifier, kid) == HU_OK);
+	return 1;
+}
+
+/* verifier:has_key(kid) -> boolean */
+static int verifier_has_key(lua_State *L)
+{
+	verifier_box *box = check_verifier(L, 1);
+	const char *kid = check_kid(L, 2);
+
+	lua_pushboolean(L, hu_verifier_has_kid(box->verifier, kid));
+	return 1;
+}
+
+/* huddleup.token.peek_kid(token) -> kid | nil | nil, reason. Verifies
+ * nothing: the kid only names the key to fetch before verify(). Returns a
+ * lone nil when the header has no kid. */
+static int token_peek_kid(lua_State *L)
+{
+	size_t len;
+	const char *token = luaL_checklstring(L, 1, &len);
+	char kid[HU_KID_SIZE];
+	hu_status status;
+
+	status = hu_peek_kid(token, len, kid, sizeof kid);
+	if (status != HU_OK) {
+		luaL_pushfail(L);
+		lua_pushstring(L, hu_strerror(status));
+		return 2;
+	}
+	if (kid[0] == '\0') {
+		luaL_pushfail(L);
+		return 1;
+	}
+	lua_pushstring(L, kid);
+	return 1;
+}
+
+/* huddleup.token.asap_key_name(kid) -> "<64 hex digits>.pem", the file name
+ * of kid's public key in Jitsi's ASAP layout. */
+static int token_asap_key_name(lua_State *L)
+{
+	const char *kid = check_kid(L, 1);
+	char name[HU_ASAP_KEY_NAME_SIZE];
+
+	if (hu_asap_key_name(kid, name) != HU_OK)
+		return luaL_argerror(L, 1, "kid must be 1 to 256 bytes without NUL");
+	lua_pushstring(L, name);
+	return 1;
+}
+
 static int verifier_tostring(lua_State *L)
 {
 	verifier_box *box = luaL_checkudata(L, 1, VERIFIER_MT);
@@ -386,6 +501,10 @@ static int verifier_tostring(lua_State *L)
 
 static const luaL_Reg verifier_methods[] = {
 	{"verify", verifier_verify},
+	{"add_key", verifier_add_key},
+	{"add_jwks", verifier_add_jwks},
+	{"remove_key", verifier_remove_key},
+	{"has_key", verifier_has_key},
 	{NULL, NULL},
 };
 
@@ -400,6 +519,8 @@ static const luaL_Reg module_functions[] = {
 	{"new", token_new},
 	{"room_matches", token_room_matches},
 	{"hash_prefix", token_hash_prefix},
+	{"peek_kid", token_peek_kid},
+	{"asap_key_name", token_asap_key_name},
 	{NULL, NULL},
 };
 

@@ -12,8 +12,9 @@
  *
  * Thread safety: once configured, one hu_verifier may be used by many
  * threads at once with hu_verify(), because verification never writes to
- * the verifier. The hu_verifier_add_* and hu_verifier_set_* calls must not
- * run while another thread uses the same verifier. hu_issue() and the
+ * the verifier. The hu_verifier_add_*, hu_verifier_set_* and
+ * hu_verifier_remove_key() calls must not run while another thread uses the
+ * same verifier. hu_issue() and the
  * hu_issuer_* calls are safe on different issuers; one issuer must not be
  * reconfigured while another thread issues with it.
  */
@@ -89,6 +90,16 @@ HU_EXPORT const char *hu_version(void);
 #define HU_DEFAULT_AUDIENCE "jitsi"
 #define HU_MIN_HMAC_SECRET 32           /* bytes */
 
+/* Size of a buffer for any kid this library accepts: 1 to 256 bytes and a
+ * NUL. */
+#define HU_KID_SIZE 257
+
+/* Largest JWK or JWK Set document accepted, in bytes. */
+#define HU_MAX_JWKS_SIZE 262144
+
+/* Size of the name hu_asap_key_name() writes: 64 hex digits, ".pem", NUL. */
+#define HU_ASAP_KEY_NAME_SIZE 69
+
 /* ------------------------------------------------------------------------
  * Verifying
  * ---------------------------------------------------------------------- */
@@ -126,6 +137,78 @@ HU_EXPORT hu_status hu_verifier_add_hmac_key(hu_verifier *verifier,
 HU_EXPORT hu_status hu_verifier_add_public_key_pem(hu_verifier *verifier,
     const char *kid, const char *alg, const char *pem, size_t pem_len,
     char *detail, size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Adds one public key given as a JWK (RFC 7517) JSON object of len bytes:
+ * kty "RSA" with n and e, or kty "EC" with crv "P-256" or "P-384", x and y.
+ * The JWK's kid is required and becomes the key's kid. Its alg, when
+ * present, must fit the key; without it an RSA key verifies RS256, a P-256
+ * key ES256 and a P-384 key ES384. use, when present, must be "sig", and
+ * key_ops must include "verify". The key policy of
+ * hu_verifier_add_public_key_pem() applies. A JWK with private key members
+ * (d, p, q, dp, dq, qi, oth) or a symmetric key (kty "oct") returns
+ * HU_ERR_CONFIGURATION, so a key set never delivers a secret. When the same
+ * key is already configured under the kid with the same alg, nothing changes
+ * and HU_OK is returned. A different key under that kid returns
+ * HU_ERR_CONFIGURATION, so rebinding a kid takes hu_verifier_remove_key()
+ * first. Certificate members (x5c, x5t, x5u) are ignored: the key comes
+ * from n and e, or x and y, alone. detail names the key by its kid.
+ */
+HU_EXPORT hu_status hu_verifier_add_jwk(hu_verifier *verifier,
+    const char *json, size_t len, char *detail, size_t detail_size)
+    HU_WARN_UNUSED;
+
+/*
+ * Adds every key of a JWK Set ({"keys": [...]}, len bytes, at most
+ * HU_MAX_JWKS_SIZE) as hu_verifier_add_jwk() does, all or nothing. When one
+ * key is invalid or two keys share a kid, no key is added, and detail names
+ * the key by position and kid. *added (may be NULL) receives the number of
+ * keys added, which leaves out keys that were already configured. An empty
+ * set adds nothing and returns HU_OK.
+ */
+HU_EXPORT hu_status hu_verifier_add_jwks(hu_verifier *verifier,
+    const char *json, size_t len, size_t *added, char *detail,
+    size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Removes and wipes the key under kid (NULL: the default key). Returns
+ * HU_OK, or HU_ERR_UNKNOWN_KEY when no key is configured under kid. Tokens
+ * that name kid are then rejected with HU_ERR_UNKNOWN_KEY, or with
+ * HU_ERR_UNSUPPORTED_ALGORITHM when no key of their alg is left. Once the
+ * last key with a kid is gone, the verifier ignores a token's kid again and
+ * uses the default key.
+ */
+HU_EXPORT hu_status hu_verifier_remove_key(hu_verifier *verifier,
+    const char *kid) HU_WARN_UNUSED;
+
+/* Returns 1 when a key is configured under kid (NULL: the default key), and
+ * 0 otherwise or for a NULL verifier. */
+HU_EXPORT int hu_verifier_has_kid(const hu_verifier *verifier,
+    const char *kid);
+
+/*
+ * Reads the "kid" header parameter of token (len bytes) and verifies
+ * nothing: neither the signature nor alg nor the claims are checked, so the
+ * kid only names the key to fetch before hu_verify() decides. Only the
+ * header is decoded, with the strict rules of hu_verify(). On HU_OK kid_out
+ * receives the kid and a NUL, or an empty string when the header has no kid.
+ * A malformed token returns HU_ERR_TOKEN_TOO_LARGE (over 65536 bytes),
+ * HU_ERR_INVALID_ENCODING, or HU_ERR_UNSUPPORTED_HEADER, which also covers
+ * a kid that is not a string of 1 to 256 bytes without NUL. NULL pointers or
+ * kid_size below HU_KID_SIZE return HU_ERR_INVALID_ARGUMENT.
+ */
+HU_EXPORT hu_status hu_peek_kid(const char *token, size_t len, char *kid_out,
+    size_t kid_size) HU_WARN_UNUSED;
+
+/*
+ * Writes the file name under which Jitsi's ASAP layout (asap_key_server, a
+ * key folder) stores the public key for kid: the lowercase hex SHA-256 of
+ * the kid's bytes, then ".pem" and a NUL. Deriving the name this way keeps
+ * the kid itself out of paths and URLs. A NULL or empty kid, or one longer
+ * than 256 bytes, returns HU_ERR_INVALID_ARGUMENT.
+ */
+HU_EXPORT hu_status hu_asap_key_name(const char *kid,
+    char out[HU_ASAP_KEY_NAME_SIZE]) HU_WARN_UNUSED;
 
 /* Adds an accepted "iss" value. With none added, every token is rejected
  * with HU_ERR_ISSUER_NOT_ACCEPTED; "*" accepts any string issuer. */
