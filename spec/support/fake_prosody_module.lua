@@ -36,7 +36,7 @@ local function fire(registry, name, event)
 	return nil;
 end
 
-local function new_module_api(host, name, options, world)
+local function new_module_api(host, name, options, world, host_options)
 	local api = { host = host, name = name };
 
 	function api:get_option(option_name, default)
@@ -99,21 +99,70 @@ local function new_module_api(host, name, options, world)
 		table.insert(world.logs, { level = level, message = format:format(...) });
 	end
 
+	-- Returns the module object of another host, with the options that
+	-- host_options gives for it.
+	function api:context(other_host)
+		return new_module_api(other_host, name, host_options[other_host] or {}, world, host_options);
+	end
+
+	-- Records the timer in world.timers instead of scheduling it. A spec
+	-- runs it with world.run_timers().
+	function api:add_timer(delay, callback)
+		local timer = { delay = delay, callback = callback, stopped = false };
+		function timer.stop()
+			timer.stopped = true;
+		end
+		table.insert(world.timers, timer);
+		return timer;
+	end
+
+	-- Loads <lib>.lib.lua from the plugin's folder in the plugin's
+	-- environment, as Prosody's module:require does.
+	function api:require(lib)
+		local chunk = assert(loadfile(world.plugin_dir.."/"..lib..".lib.lua", "t", world.env));
+		return chunk();
+	end
+
 	return api;
 end
 
 -- Loads the plugin at `path` on `host` with the given config options.
 -- `preload` maps module names to tables that `require` returns while the
--- plugin loads. Returns the world: its hooks, global hooks, provided items
--- and logs, with fire() and fire_global() to run handlers. Raises what the
--- plugin raises.
+-- plugin loads. `host_options` maps other hosts to their options, for
+-- module:context(). `api` adds methods to the module object, such as the
+-- Prosody 13 ones (could, get_option_enum). Returns the world: its hooks,
+-- global hooks, provided items, logs, timers and the `prosody` global
+-- (hosts, bare_sessions, full_sessions), with fire() and fire_global() to
+-- run handlers. Raises what the plugin raises.
 function fake.load(path, spec)
 	spec = spec or {};
 	local host = spec.host or "meet.jitsi.test";
 	local name = path:match("mod_([^/]+)%.lua$");
-	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {} };
-	world.module = new_module_api(host, name, spec.options or {}, world);
+	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {}, timers = {} };
+	world.module = new_module_api(host, name, spec.options or {}, world, spec.host_options or {});
+	for method_name, method in pairs(spec.api or {}) do
+		world.module[method_name] = method;
+	end
 	world.sessions = {};
+	world.prosody = {
+		hosts = { [host] = { sessions = world.sessions, modules = {} } };
+		bare_sessions = {};
+		full_sessions = {};
+	};
+
+	-- Runs every timer that has neither run nor been stopped, as if its
+	-- delay had passed, and returns how many ran.
+	function world.run_timers()
+		local count = 0;
+		for _, timer in ipairs(world.timers) do
+			if not timer.stopped and not timer.ran then
+				timer.ran = true;
+				timer.callback();
+				count = count + 1;
+			end
+		end
+		return count;
+	end
 
 	function world.fire(event_name, event)
 		return fire(world.hooks, event_name, event);
@@ -136,8 +185,10 @@ function fake.load(path, spec)
 
 	local env = setmetatable({
 		module = world.module;
-		prosody = { hosts = { [host] = { sessions = world.sessions } } };
+		prosody = world.prosody;
 	}, { __index = _G });
+	world.env = env;
+	world.plugin_dir = path:match("^(.*)/[^/]*$") or ".";
 
 	local saved = {};
 	for module_name, value in pairs(spec.preload or {}) do
