@@ -5,7 +5,7 @@
 // which affiliation and role, shows a forged token being rejected, then
 // stops Prosody.
 
-import { parseCommandLine, withProsody } from './lib/harness.mjs';
+import { parseCommandLine, resolveProsody, withProsody } from './lib/harness.mjs';
 import { DOMAIN, MUC_DOMAIN } from './lib/prosody.mjs';
 import { AuthError, connect, TRANSPORTS } from './lib/xmpp.mjs';
 
@@ -58,10 +58,13 @@ async function runDemo({ prosody, issue, issueWithOtherSecret }) {
   return true;
 }
 
-const options = parseCommandLine(process.argv.slice(2));
+// The demo runs on the first version of --prosody-versions, which is
+// Debian's Prosody 0.12 by default.
+const options = parseCommandLine(process.argv.slice(2), { defaultVersions: '0.12' });
 let exitCode;
 try {
-  exitCode = (await withProsody(options, runDemo)) ? 0 : 1;
+  const prosody = await resolveProsody(options.prosodyVersions[0], options);
+  exitCode = (await withProsody(options, prosody, runDemo)) ? 0 : 1;
   console.log('Prosody stopped.');
 } catch (err) {
   console.error(`Demo failed: ${err.message}`);

@@ -3,21 +3,45 @@
 //
 // Prosody runs in the foreground (`prosody -F`) from a fresh temporary
 // folder that contains its config, data, pidfile and log. Its ports are free
-// ports picked by the OS for each run.
+// ports picked by the OS for each run. The same config serves Prosody
+// 0.12 and 13.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export const DOMAIN = 'meet.jitsi.test';
 export const GUEST_DOMAIN = 'guest.meet.jitsi.test';
+// A VirtualHost with accounts, for the focus user (Jitsi's jicofo logs in
+// to auth.<domain> and is listed in admins).
+export const AUTH_DOMAIN = 'auth.meet.jitsi.test';
+export const FOCUS_USER = 'focus';
+export const FOCUS_JID = `${FOCUS_USER}@${AUTH_DOMAIN}`;
+
+// MUC components, each with mod_huddleup_moderation and the settings of
+// one group of scenarios.
 export const MUC_DOMAIN = 'conference.meet.jitsi.test';
+export const NO_GRANT_MUC_DOMAIN = 'nogrant.meet.jitsi.test';
+export const OPEN_MUC_DOMAIN = 'open.meet.jitsi.test';
+export const WAIT_MUC_DOMAIN = 'waitforhost.meet.jitsi.test';
+export const TENANT_MUC_DOMAIN = 'tenants.meet.jitsi.test';
+export const EXPIRY_MUC_DOMAIN = 'expiry.meet.jitsi.test';
+export const CONFLICT_MUC_DOMAIN = 'conflicts.meet.jitsi.test';
+export const BREAKOUT_MUC_DOMAIN = 'breakout.meet.jitsi.test';
+
+// Stand-ins for Jitsi modules (tests/e2e/fixtures).
+const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 const READY_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 5000;
+const REGISTER_TIMEOUT_MS = 15000;
 
 // Returns a TCP port on 127.0.0.1 that was free a moment ago. Another
 // process may take it before Prosody binds it. The start-up then fails
@@ -41,6 +65,21 @@ function luaString(value) {
   return `"${escaped}"`;
 }
 
+// Returns the config lines of a MUC component with mod_huddleup_moderation
+// and `options` (Lua source lines), after `modules` when given.
+function mucComponent(host, options = [], modules = []) {
+  const enabled = [...modules, 'huddleup_moderation'].map((name) => luaString(name)).join(', ');
+  return [
+    `Component ${luaString(host)} "muc"`,
+    `  modules_enabled = { ${enabled} }`,
+    '  muc_room_locking = false',
+    // Prosody 0.12 makes admins room owners by default, 13 only with this.
+    '  component_admins_as_room_owners = true',
+    ...options.map((line) => `  ${line}`),
+    '',
+  ].join('\n');
+}
+
 function buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }) {
   const q = luaString;
   return `-- Generated for one end-to-end run; deleted when the run ends.
@@ -48,8 +87,9 @@ run_as_root = true
 pidfile = ${q(path.join(dir, 'prosody.pid'))}
 data_path = ${q(path.join(dir, 'data'))}
 certificates = ${q(path.join(dir, 'certs'))}
-plugin_paths = { ${q(path.join(sourceDir, 'lua'))} }
+plugin_paths = { ${q(path.join(sourceDir, 'lua'))}, ${q(fixturesDir)} }
 log = { { levels = { min = ${q(logLevel)} }, to = "file", filename = ${q(path.join(dir, 'prosody.log'))} } }
+admins = { ${q(FOCUS_JID)} }
 
 interfaces = { "127.0.0.1" }
 c2s_interfaces = { "127.0.0.1" }
@@ -72,17 +112,30 @@ VirtualHost ${q(DOMAIN)}
   app_id = ${q(appId)}
   app_secret = ${q(appSecret)}
   huddleup_token_leeway = 0
+  -- Jitsi's options for mod_muc_breakout_rooms, from which
+  -- mod_huddleup_moderation finds the main MUC of the breakout component.
+  main_muc = ${q(MUC_DOMAIN)}
+  breakout_rooms_muc = ${q(BREAKOUT_MUC_DOMAIN)}
 
 VirtualHost ${q(GUEST_DOMAIN)}
   authentication = "huddleup_token"
   app_id = ${q(appId)}
   app_secret = ${q(appSecret)}
+  huddleup_token_leeway = 0
   allow_empty_token = true
 
-Component ${q(MUC_DOMAIN)} "muc"
-  modules_enabled = { "huddleup_moderation" }
-  muc_room_locking = false
-`;
+VirtualHost ${q(AUTH_DOMAIN)}
+  authentication = "internal_hashed"
+
+${mucComponent(MUC_DOMAIN)}
+${mucComponent(NO_GRANT_MUC_DOMAIN, ['huddleup_moderation_allow_grant = false'])}
+${mucComponent(OPEN_MUC_DOMAIN, ['huddleup_moderation_restrict_room_creation = false'])}
+${mucComponent(WAIT_MUC_DOMAIN, ['huddleup_moderation_wait_for_host = true'])}
+${mucComponent(TENANT_MUC_DOMAIN, ['enable_domain_verification = true', `muc_mapper_domain_base = ${q(DOMAIN)}`])}
+${mucComponent(EXPIRY_MUC_DOMAIN, ['huddleup_moderation_on_expiry = "kick"'])}
+${mucComponent(CONFLICT_MUC_DOMAIN, [],
+    ['muc_allowners', 'token_affiliation', 'token_moderation', 'muc_wait_for_host'])}
+${mucComponent(BREAKOUT_MUC_DOMAIN, [`e2e_main_muc = ${q(MUC_DOMAIN)}`], ['e2e_breakout_rooms'])}`;
 }
 
 async function isReady(httpPort) {
@@ -108,25 +161,52 @@ function lastLines(text, count) {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 
-// Starts Prosody and waits until its BOSH endpoint returns 200. Options:
-// sourceDir (the repository, for plugin_paths), luaCpathDir (the folder
-// that contains huddleup/token.so), appId, appSecret, logLevel ("info" by
-// default), keepDir. Returns { httpPort, c2sPort, dir, logPath, pid,
-// readLog(), stop() }. stop() ends Prosody with SIGTERM, then SIGKILL after
-// 5 s, and deletes the folder unless keepDir is set.
-export async function startProsody({ sourceDir, luaCpathDir, appId, appSecret, logLevel = 'info', keepDir = false }) {
+// Registers the focus user with `prosodyctl register`, as a Jitsi install
+// registers jicofo's account.
+async function registerFocus({ prosodyctlCommand, configPath, env, focusPassword }) {
+  const args = ['--config', configPath, 'register', FOCUS_USER, AUTH_DOMAIN, focusPassword];
+  try {
+    await execFileAsync(prosodyctlCommand, args, { env, timeout: REGISTER_TIMEOUT_MS });
+  } catch (err) {
+    const output = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
+    throw new Error(`${prosodyctlCommand} register ${FOCUS_USER} ${AUTH_DOMAIN} failed: ${output || err.message}`);
+  }
+}
+
+// Registers the focus user, starts Prosody and waits until its BOSH
+// endpoint returns 200. The options are sourceDir (the repository, for
+// plugin_paths), luaCpathDir (the folder that contains huddleup/token.so),
+// appId, appSecret, focusPassword, logLevel ("info" by default), keepDir,
+// and extraConfig (Lua config text appended to the generated config, such
+// as more VirtualHost sections). prosodyCommand and prosodyctlCommand
+// default to "prosody" and "prosodyctl". Returns { httpPort, c2sPort,
+// dir, configPath, logPath, pid, version, readLog(), stop() }. stop() ends
+// Prosody with SIGTERM, then SIGKILL after 5 s, and deletes the folder
+// unless keepDir is set.
+export async function startProsody({
+  sourceDir, luaCpathDir, appId, appSecret, focusPassword, prosodyCommand = 'prosody',
+  prosodyctlCommand = 'prosodyctl', logLevel = 'info', keepDir = false, extraConfig = '',
+}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'huddleup-prosody-'));
   await mkdir(path.join(dir, 'data'));
   await mkdir(path.join(dir, 'certs'));
   const [httpPort, c2sPort] = [await getFreePort(), await getFreePort()];
   const configPath = path.join(dir, 'prosody.cfg.lua');
   const logPath = path.join(dir, 'prosody.log');
-  await writeFile(configPath, buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }));
+  await writeFile(configPath,
+    buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }) + extraConfig);
 
   // Prosody drops relative entries from package.cpath, so the folder must
   // be absolute. The trailing ;; keeps Lua's default search path.
   const env = { ...process.env, LUA_CPATH_5_4: `${path.resolve(luaCpathDir)}/?.so;${process.env.LUA_CPATH_5_4 ?? ';'}` };
-  const child = spawn('prosody', ['-F', '--config', configPath], {
+  try {
+    await registerFocus({ prosodyctlCommand, configPath, env, focusPassword });
+  } catch (err) {
+    if (!keepDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const child = spawn(prosodyCommand, ['-F', '--config', configPath], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -164,7 +244,7 @@ export async function startProsody({ sourceDir, luaCpathDir, appId, appSecret, l
     const failure = await Promise.race([spawnFailed, sleep(100).then(() => null)]);
     if (failure) {
       await stop();
-      throw new Error(`Failed to start prosody: ${failure.message}. Is Debian's prosody package installed?`);
+      throw new Error(`Failed to start ${prosodyCommand}: ${failure.message}. Is Debian's prosody package installed?`);
     }
     if (exitCode !== null) {
       const log = await readLog(logPath);
@@ -189,5 +269,8 @@ export async function startProsody({ sourceDir, luaCpathDir, appId, appSecret, l
     throw new Error(`Prosody failed to load a module:\n${moduleErrors.join('\n')}`);
   }
 
-  return { httpPort, c2sPort, dir, logPath, pid: child.pid, stop, readLog: () => readLog(logPath) };
+  const version = log.match(/Prosody version (\S+)/)?.[1] ?? 'unknown';
+  return {
+    httpPort, c2sPort, dir, configPath, logPath, pid: child.pid, version, stop, readLog: () => readLog(logPath),
+  };
 }

@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-// Returns a function that issues a token for { room, name, moderator, ttl }
-// with the given app id and secret, as the HuddleUp backend would.
+// Returns a function that issues a token for { room, name, moderator, ttl,
+// sub } with the given app id and secret, as the HuddleUp backend would.
+// Without sub, the CLI takes the host name of `jitsiHost`.
 export function tokenIssuer({ cliPath, appId, appSecret, jitsiHost = 'http://127.0.0.1' }) {
   const env = {
     ...process.env,
@@ -15,11 +16,12 @@ export function tokenIssuer({ cliPath, appId, appSecret, jitsiHost = 'http://127
     HU_JITSI_JWT_APP_ID: appId,
     HU_JITSI_JWT_SECRET: appSecret,
   };
-  return async ({ room, name, moderator = false, ttl }) => {
+  return async ({ room, name, moderator = false, ttl, sub }) => {
     const args = ['issue', '--room', room];
     if (name) args.push('--name', name);
     if (moderator) args.push('--moderator');
     if (ttl !== undefined) args.push('--ttl', String(ttl));
+    if (sub !== undefined) args.push('--sub', sub);
     let stdout;
     try {
       ({ stdout } = await execFileAsync(cliPath, args, { env, timeout: 10000 }));

@@ -19,6 +19,9 @@ Strophe.setLogLevel(Strophe.LogLevel.FATAL);
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
+const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
+const NS_DATA = 'jabber:x:data';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const TIMEOUT_MS = 10000;
 
@@ -75,6 +78,19 @@ function readError(element) {
   return { condition: conditionElement?.localName ?? 'unknown', text: textElement?.textContent ?? '' };
 }
 
+// Returns the values of the data form field `name` in a disco#info result.
+export function formFieldValues(stanza, name) {
+  const query = findChild(stanza, 'query', NS_DISCO_INFO);
+  const form = findChild(query, 'x', NS_DATA);
+  const field = childElements(form).find((child) => child.localName === 'field'
+    && child.getAttribute('var') === name);
+  return childElements(field).filter((child) => child.localName === 'value').map((value) => value.textContent);
+}
+
+export function bareJid(jid) {
+  return Strophe.getBareJidFromJid(jid);
+}
+
 // A logged-in client. Tracks the affiliation and role of every occupant of
 // the rooms it joined, from the presences it receives.
 class Client {
@@ -82,8 +98,10 @@ class Client {
     this.connection = connection;
     this.transport = transport;
     this.occupants = new Map(); // occupant JID -> { affiliation, role }
+    this.presenceWaiters = new Set();
     connection.addHandler((presence) => {
       this.recordPresence(presence);
+      for (const waiter of this.presenceWaiters) waiter(presence);
       return true;
     }, null, 'presence');
   }
@@ -140,6 +158,95 @@ class Client {
     return { occupantJid, ...this.viewOf(occupantJid) };
   }
 
+  // Leaves `room` as `nick`, with `status` as the presence status when
+  // given (Jitsi clients send "switch_room" when moving to a breakout
+  // room), and waits for the room to confirm.
+  async leave(room, nick, status) {
+    const occupantJid = `${room}/${nick}`;
+    const left = this.waitForPresence((presence) => presence.getAttribute('from') === occupantJid
+      && presence.getAttribute('type') === 'unavailable', `leaving ${occupantJid}`);
+    const presence = $pres({ to: occupantJid, type: 'unavailable' });
+    if (status) presence.c('status').t(status);
+    this.connection.send(presence);
+    await left;
+  }
+
+  // Waits until a presence stanza satisfies `predicate`, for at most
+  // `timeoutMs`, and returns it.
+  waitForPresence(predicate, what, timeoutMs = TIMEOUT_MS) {
+    let waiter;
+    const found = new Promise((resolve) => {
+      waiter = (presence) => {
+        if (predicate(presence)) resolve(presence);
+      };
+      this.presenceWaiters.add(waiter);
+    });
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([found, timeout]).finally(() => {
+      clearTimeout(timer);
+      this.presenceWaiters.delete(waiter);
+    });
+  }
+
+  // Waits until the room removes this client's occupant `occupantJid` and
+  // returns the status codes and the reason of that presence.
+  async waitForRemoval(occupantJid, timeoutMs) {
+    const presence = await this.waitForPresence((stanza) => stanza.getAttribute('from') === occupantJid
+      && stanza.getAttribute('type') === 'unavailable', `removal of ${occupantJid}`, timeoutMs);
+    const x = findChild(presence, 'x', NS_MUC_USER);
+    const codes = childElements(x).filter((child) => child.localName === 'status')
+      .map((child) => child.getAttribute('code'));
+    const reason = findChild(findChild(x, 'item'), 'reason')?.textContent ?? '';
+    return { codes, reason };
+  }
+
+  // Sends an IQ and returns { ok: true, stanza } for a result, or
+  // { ok: false, condition, text } for an error.
+  sendIq(iq, what) {
+    const reply = new Promise((resolve) => {
+      this.connection.sendIQ(iq,
+        (stanza) => resolve({ ok: true, stanza }),
+        (stanza) => resolve(stanza
+          ? { ok: false, ...readError(findChild(stanza, 'error')) }
+          : { ok: false, condition: 'timeout', text: '' }),
+        TIMEOUT_MS);
+    });
+    return withTimeout(reply, what);
+  }
+
+  // Requests the affiliation `affiliation` for the user `userJid` (bare)
+  // in `room`, as a muc#admin item, as Jitsi's focus and the "Grant
+  // moderator" button do.
+  setAffiliation(room, userJid, affiliation) {
+    const iq = $iq({ type: 'set', to: room }).c('query', { xmlns: NS_MUC_ADMIN })
+      .c('item', { affiliation, jid: userJid });
+    return this.sendIq(iq, `setting ${userJid} to ${affiliation} in ${room}`);
+  }
+
+  // Returns the bare JIDs that hold `affiliation` in `room`.
+  async affiliationList(room, affiliation) {
+    const iq = $iq({ type: 'get', to: room }).c('query', { xmlns: NS_MUC_ADMIN }).c('item', { affiliation });
+    const reply = await this.sendIq(iq, `listing ${affiliation} affiliations of ${room}`);
+    if (!reply.ok) throw new Error(`listing ${affiliation} of ${room} failed: ${reply.condition}`);
+    const query = findChild(reply.stanza, 'query', NS_MUC_ADMIN);
+    return childElements(query).map((item) => item.getAttribute('jid'));
+  }
+
+  // Submits the room configuration fields `fields` (name -> value) of
+  // `room` with the owner's muc#owner form.
+  configureRoom(room, fields) {
+    const iq = $iq({ type: 'set', to: room }).c('query', { xmlns: NS_MUC_OWNER })
+      .c('x', { xmlns: NS_DATA, type: 'submit' })
+      .c('field', { var: 'FORM_TYPE' }).c('value').t('http://jabber.org/protocol/muc#roomconfig').up().up();
+    for (const [name, value] of Object.entries(fields)) {
+      iq.c('field', { var: name }).c('value').t(value).up().up();
+    }
+    return this.sendIq(iq, `configuring ${room}`);
+  }
+
   // Sends a disco#info query to `jid` and waits for the result.
   discoInfo(jid) {
     const result = new Promise((resolve, reject) => {
@@ -163,13 +270,14 @@ class Client {
 }
 
 // Logs in to `domain` over `transport` on the Prosody HTTP port `port`,
-// passing `token` in the URL when it is defined. Returns a Client, or
-// rejects with AuthError when Prosody rejects the login.
-export function connect({ transport, port, domain, token }) {
+// with SASL ANONYMOUS and `token` in the URL when it is defined, or as
+// `jid` with `password`. Returns a Client, or rejects with AuthError when
+// Prosody rejects the login.
+export function connect({ transport, port, domain, token, jid, password }) {
   const connection = new Strophe.Connection(serviceUrl(transport, port, token));
   let client;
   const connected = new Promise((resolve, reject) => {
-    connection.connect(domain, null, (status, condition, element) => {
+    connection.connect(jid ?? domain, password ?? null, (status, condition, element) => {
       switch (status) {
         case Strophe.Status.CONNECTED:
           client = new Client(connection, transport);
