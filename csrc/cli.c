@@ -1,13 +1,16 @@
 /*
- * cli.c - the huddleup-token command: issues tokens, prints join URLs and
- * verifies tokens, configured by the HuddleUp backend's environment
- * variables (HU_JITSI_HOST, HU_JITSI_JWT_ENABLED, HU_JITSI_JWT_APP_ID,
- * HU_JITSI_JWT_SECRET). Secrets come only from the environment or a file,
- * never from the command line, and are never printed.
+ * cli.c - the huddleup-token command: issues tokens, prints join URLs,
+ * verifies tokens and prints the public half of a signing key, configured
+ * by the HuddleUp backend's environment variables (HU_JITSI_HOST,
+ * HU_JITSI_JWT_ENABLED, HU_JITSI_JWT_APP_ID, HU_JITSI_JWT_SECRET,
+ * HU_JITSI_JWT_PRIVATE_KEY_FILE, HU_JITSI_JWT_KID, HU_JITSI_JWT_ALG).
+ * Secrets and private keys come only from the environment or a file, never
+ * from the command line, and are never printed.
  *
  * Exit status: 0 on success, 1 when verify rejects a token, 2 on a usage,
  * configuration or internal error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -38,9 +41,13 @@
  * 65536 bytes) rejects it as token-too-large. */
 #define MAX_TOKEN_INPUT (1024 * 1024)
 #define MAX_KEY_FILE 65536 /* bytes of a secret file or PEM key file */
+#define MAX_PATH_BYTES 4096
 #define MAX_TTL 604800L    /* seconds (7 days), the issuer's limit */
 
-enum command { COMMAND_ISSUE, COMMAND_URL, COMMAND_VERIFY };
+enum command { COMMAND_ISSUE, COMMAND_URL, COMMAND_VERIFY, COMMAND_KEY };
+
+/* Output format of "huddleup-token key". */
+enum key_format { FORMAT_PEM, FORMAT_JWK, FORMAT_JWKS, FORMAT_ASAP_NAME };
 
 enum option_code {
 	OPT_ROOM = 256,
@@ -64,6 +71,9 @@ enum option_code {
 	OPT_LEEWAY,
 	OPT_MAX_SIZE,
 	OPT_MAX_LIFETIME,
+	OPT_KEY_DIR,
+	OPT_JWKS,
+	OPT_FORMAT,
 };
 
 static const struct option issue_options[] = {
@@ -96,6 +106,8 @@ static const struct option verify_options[] = {
 	{ "alg", required_argument, NULL, OPT_ALG },
 	{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
 	{ "public-key", required_argument, NULL, OPT_PUBLIC_KEY },
+	{ "key-dir", required_argument, NULL, OPT_KEY_DIR },
+	{ "jwks", required_argument, NULL, OPT_JWKS },
 	{ "kid", required_argument, NULL, OPT_KID },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME },
@@ -103,7 +115,17 @@ static const struct option verify_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The command line of one run. Option values point into argv. */
+static const struct option key_options[] = {
+	{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+	{ "kid", required_argument, NULL, OPT_KID },
+	{ "alg", required_argument, NULL, OPT_ALG },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The command line of one run. Option values point into argv or the
+ * environment. */
 struct settings {
 	enum command command;
 	const char *command_name;
@@ -116,7 +138,15 @@ struct settings {
 	const char *secret_file;
 	const char *private_key_file;
 	const char *public_key_file;
+	const char *key_dir;      /* verify: Jitsi's ASAP key folder layout */
+	const char *jwks_file;    /* verify */
 	const char *kid;
+	/* Sources of alg, kid and the private key, named in messages: the
+	 * option ("--alg") or the environment variable. */
+	const char *alg_source;
+	const char *kid_source;
+	const char *private_key_source;
+	enum key_format format;   /* key */
 	const char *token_arg;    /* verify */
 	const char *now_text;     /* verify: the option texts, parsed late */
 	const char *leeway_text;
@@ -175,6 +205,8 @@ static void print_main_help(void)
 "  url      print the join URL for one participant, with a token when JWT\n"
 "           is enabled\n"
 "  verify   check a token and print the result as JSON\n"
+"  key      print the public key of a private signing key, as PEM, as a\n"
+"           JWK or JWK Set, or its file name in Jitsi's ASAP key layout\n"
 "\n"
 "Options:\n"
 "  -h, --help   print this help and exit\n"
@@ -190,6 +222,14 @@ static void print_main_help(void)
 "  HU_JITSI_JWT_APP_ID    app id: the \"iss\" claim that tokens carry and\n"
 "                         Prosody accepts\n"
 "  HU_JITSI_JWT_SECRET    HMAC secret shared with Prosody, at least 32 bytes\n"
+"  HU_JITSI_JWT_PRIVATE_KEY_FILE\n"
+"                         PEM private key file to sign with instead of the\n"
+"                         secret (issue, url and key)\n"
+"  HU_JITSI_JWT_KID       \"kid\" header written with the private key\n"
+"  HU_JITSI_JWT_ALG       signing algorithm: HS256 (default), HS384, HS512,\n"
+"                         or with a private key RS256, RS384, RS512, ES256,\n"
+"                         ES384\n"
+"Command-line options take precedence over these variables.\n"
 "\n"
 "Exit status: 0 on success, 1 when verify rejects a token, 2 on a usage,\n"
 "configuration or internal error.\n", stdout);
@@ -230,12 +270,14 @@ static void print_issue_help(enum command command)
 "  --app-id ID         \"iss\" claim; overrides HU_JITSI_JWT_APP_ID\n"
 "  --host URL          Jitsi Meet base URL; overrides HU_JITSI_HOST\n"
 "  --alg ALG           signing algorithm: HS256 (default), HS384, HS512, or\n"
-"                      with --private-key RS256, RS384, RS512, ES256, ES384\n"
+"                      with --private-key RS256, RS384, RS512, ES256, ES384;\n"
+"                      overrides HU_JITSI_JWT_ALG\n"
 "  --secret-file FILE  read the HMAC secret from FILE instead of\n"
 "                      HU_JITSI_JWT_SECRET; one trailing newline is removed\n"
 "  --private-key FILE  sign with the PEM private key in FILE instead of a\n"
-"                      secret\n"
-"  --kid KID           \"kid\" header written with --private-key\n"
+"                      secret; overrides HU_JITSI_JWT_PRIVATE_KEY_FILE\n"
+"  --kid KID           \"kid\" header written with --private-key; overrides\n"
+"                      HU_JITSI_JWT_KID\n"
 "  -h, --help          print this help and exit\n"
 "\n"
 "Tokens carry iat = now, nbf = now - 10 s and exp = now + ttl.\n", stdout);
@@ -270,9 +312,19 @@ static void print_verify_help(void)
 "                           removed\n"
 "  --public-key FILE        verify with the PEM public key in FILE instead\n"
 "                           of a secret\n"
-"  --kid KID                use the key only for tokens whose \"kid\" header\n"
-"                           is KID; without --kid the one key verifies\n"
-"                           every token, whatever its \"kid\"\n"
+"  --key-dir DIR            verify with the PEM public key that Jitsi's ASAP\n"
+"                           layout stores for the token's \"kid\":\n"
+"                           DIR/<hex SHA-256 of the kid>.pem; without --alg\n"
+"                           an RSA key verifies RS256, a P-256 key ES256 and\n"
+"                           a P-384 key ES384. A token without a kid, or\n"
+"                           whose kid has no file, is rejected with reason\n"
+"                           unknown-key\n"
+"  --jwks FILE              verify with the keys of the JWK Set in FILE\n"
+"                           ({\"keys\": [...]}, RSA and EC keys, each with a\n"
+"                           kid); the token's kid selects the key\n"
+"  --kid KID                use the --public-key or secret only for tokens\n"
+"                           whose \"kid\" header is KID; without --kid the\n"
+"                           one key verifies every token, whatever its \"kid\"\n"
 "  --max-size BYTES         largest accepted token in bytes, 256 to 65536;\n"
 "                           default 8192\n"
 "  --max-lifetime SECONDS   how far exp may lie ahead of now, in seconds,\n"
@@ -280,10 +332,43 @@ static void print_verify_help(void)
 "  -h, --help               print this help and exit\n", stdout);
 }
 
+static void print_key_help(void)
+{
+	fputs(
+"Usage: " PROGRAM " key [OPTIONS]\n"
+"\n"
+"Prints the public half of a PEM private key, for the verifying side\n"
+"(Prosody's huddleup_token_public_key_file, huddleup_token_keys, key folder,\n"
+"key server or JWK Set), or the file name under which Jitsi's ASAP layout\n"
+"stores it. The key must pass the verifier's key policy: RSA of at least\n"
+"2048 bits with public exponent 65537, or EC on P-256 (ES256) or P-384\n"
+"(ES384). The private key itself is never printed.\n"
+"\n"
+"Options:\n"
+"  --private-key FILE  the PEM private key (not encrypted); overrides\n"
+"                      HU_JITSI_JWT_PRIVATE_KEY_FILE\n"
+"  --kid KID           key id written to the JWK and used for the ASAP file\n"
+"                      name; overrides HU_JITSI_JWT_KID\n"
+"  --alg ALG           RS256, RS384, RS512, ES256 or ES384; overrides\n"
+"                      HU_JITSI_JWT_ALG. Default: RS256 for an RSA key,\n"
+"                      ES256 for a P-256 key, ES384 for a P-384 key\n"
+"  --format FORMAT     what to print (default pem):\n"
+"                        pem        the public key, -----BEGIN PUBLIC KEY-----\n"
+"                        jwk        one JWK as a line of JSON (needs a kid)\n"
+"                        jwks       a JWK Set with that one key (needs a kid)\n"
+"                        asap-name  <hex SHA-256 of the kid>.pem, the file\n"
+"                                   name in an ASAP key folder or on an\n"
+"                                   asap_key_server (needs a kid; the private\n"
+"                                   key is checked when one is given)\n"
+"  -h, --help          print this help and exit\n", stdout);
+}
+
 static void print_command_help(enum command command)
 {
 	if (command == COMMAND_VERIFY)
 		print_verify_help();
+	else if (command == COMMAND_KEY)
+		print_key_help();
 	else
 		print_issue_help(command);
 }
@@ -377,11 +462,35 @@ static int apply_option(struct settings *settings, int code,
 	case OPT_AUDIENCE: settings->audience = value; break;
 	case OPT_APP_ID: settings->app_id = value; break;
 	case OPT_HOST: settings->host = value; break;
-	case OPT_ALG: settings->alg = value; break;
 	case OPT_SECRET_FILE: settings->secret_file = value; break;
-	case OPT_PRIVATE_KEY: settings->private_key_file = value; break;
 	case OPT_PUBLIC_KEY: settings->public_key_file = value; break;
-	case OPT_KID: settings->kid = value; break;
+	case OPT_KEY_DIR: settings->key_dir = value; break;
+	case OPT_JWKS: settings->jwks_file = value; break;
+	case OPT_ALG:
+		settings->alg = value;
+		settings->alg_source = "--alg";
+		break;
+	case OPT_KID:
+		settings->kid = value;
+		settings->kid_source = "--kid";
+		break;
+	case OPT_PRIVATE_KEY:
+		settings->private_key_file = value;
+		settings->private_key_source = "--private-key";
+		break;
+	case OPT_FORMAT:
+		if (strcmp(value, "pem") == 0)
+			settings->format = FORMAT_PEM;
+		else if (strcmp(value, "jwk") == 0)
+			settings->format = FORMAT_JWK;
+		else if (strcmp(value, "jwks") == 0)
+			settings->format = FORMAT_JWKS;
+		else if (strcmp(value, "asap-name") == 0)
+			settings->format = FORMAT_ASAP_NAME;
+		else
+			return usage_error(settings, "invalid value '%s' for "
+			    "--format: use pem, jwk, jwks or asap-name", value);
+		break;
 	case OPT_NOW: settings->now_text = value; break;
 	case OPT_LEEWAY: settings->leeway_text = value; break;
 	case OPT_MAX_SIZE: settings->max_size_text = value; break;
@@ -463,31 +572,96 @@ static int parse_arguments(int argc, char **argv, struct settings *settings)
 	return -1;
 }
 
+/* Checks the key options of issue and url. Returns 0 or EXIT_USAGE. */
+static int check_issue_key_options(const struct settings *settings)
+{
+	const char *key_source = settings->private_key_source;
+
+	if (settings->private_key_file != NULL && is_hmac_alg(settings->alg))
+		return usage_error(settings, "%s needs %s RS256, RS384, RS512, "
+		    "ES256 or ES384", key_source, settings->alg_source != NULL ?
+		    settings->alg_source : "--alg (or HU_JITSI_JWT_ALG)");
+	if (settings->private_key_file == NULL &&
+	    is_public_key_alg(settings->alg))
+		return usage_error(settings, "%s %s needs --private-key FILE (or "
+		    "HU_JITSI_JWT_PRIVATE_KEY_FILE)", settings->alg_source,
+		    settings->alg);
+	if (settings->private_key_file != NULL &&
+	    settings->secret_file != NULL)
+		return usage_error(settings, "--secret-file and %s cannot be "
+		    "combined", key_source);
+	if (settings->kid != NULL && settings->private_key_file == NULL)
+		return usage_error(settings, "%s needs --private-key FILE (or "
+		    "HU_JITSI_JWT_PRIVATE_KEY_FILE): HMAC tokens carry no kid",
+		    settings->kid_source);
+	return 0;
+}
+
+/* Checks the key options of verify: at most one key source, and --alg and
+ * --kid only where they apply. Returns 0 or EXIT_USAGE. */
+static int check_verify_key_options(const struct settings *settings)
+{
+	int sources = (settings->secret_file != NULL) +
+	    (settings->public_key_file != NULL) + (settings->key_dir != NULL) +
+	    (settings->jwks_file != NULL);
+
+	if (sources > 1)
+		return usage_error(settings, "use only one of --secret-file, "
+		    "--public-key, --key-dir and --jwks");
+	if (settings->jwks_file != NULL && settings->alg != NULL)
+		return usage_error(settings, "--alg does not apply to --jwks: "
+		    "each JWK names its algorithm, or its key type sets one");
+	if ((settings->jwks_file != NULL || settings->key_dir != NULL) &&
+	    settings->kid != NULL)
+		return usage_error(settings, "--kid does not apply to %s: the "
+		    "token's kid selects the key", settings->jwks_file != NULL ?
+		    "--jwks" : "--key-dir");
+	if (settings->key_dir != NULL && settings->alg != NULL &&
+	    !is_public_key_alg(settings->alg))
+		return usage_error(settings, "--key-dir needs --alg RS256, RS384, "
+		    "RS512, ES256 or ES384, or no --alg");
+	if (settings->public_key_file != NULL && is_hmac_alg(settings->alg))
+		return usage_error(settings, "--public-key needs --alg RS256, "
+		    "RS384, RS512, ES256 or ES384");
+	if (sources == 0 && is_public_key_alg(settings->alg))
+		return usage_error(settings, "--alg %s needs --public-key FILE or "
+		    "--key-dir DIR", settings->alg);
+	if (settings->secret_file != NULL && is_public_key_alg(settings->alg))
+		return usage_error(settings, "--alg %s needs --public-key FILE or "
+		    "--key-dir DIR instead of --secret-file", settings->alg);
+	return 0;
+}
+
+/* Checks the options of key. Returns 0 or EXIT_USAGE. */
+static int check_key_command_options(const struct settings *settings)
+{
+	if (settings->alg != NULL && !is_public_key_alg(settings->alg))
+		return usage_error(settings, "%s must be RS256, RS384, RS512, "
+		    "ES256 or ES384: HMAC secrets have no public key",
+		    settings->alg_source);
+	if (settings->private_key_file == NULL &&
+	    settings->format != FORMAT_ASAP_NAME)
+		return usage_error(settings, "missing --private-key FILE (or "
+		    "HU_JITSI_JWT_PRIVATE_KEY_FILE)");
+	if (settings->kid == NULL && settings->format != FORMAT_PEM)
+		return usage_error(settings, "--format %s needs --kid KID (or "
+		    "HU_JITSI_JWT_KID)", settings->format == FORMAT_JWK ? "jwk" :
+		    settings->format == FORMAT_JWKS ? "jwks" : "asap-name");
+	return 0;
+}
+
 /* Checks that the key options fit together. Returns 0 or EXIT_USAGE. */
 static int check_key_options(const struct settings *settings)
 {
-	const char *key_file = settings->command == COMMAND_VERIFY ?
-	    settings->public_key_file : settings->private_key_file;
-	const char *key_option = settings->command == COMMAND_VERIFY ?
-	    "--public-key" : "--private-key";
-
 	if (!is_hmac_alg(settings->alg) && !is_public_key_alg(settings->alg))
-		return usage_error(settings, "unsupported --alg '%s': use "
+		return usage_error(settings, "unsupported %s '%s': use "
 		    "HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384",
-		    settings->alg);
-	if (key_file != NULL && is_hmac_alg(settings->alg))
-		return usage_error(settings, "%s needs --alg RS256, RS384, "
-		    "RS512, ES256 or ES384", key_option);
-	if (key_file == NULL && is_public_key_alg(settings->alg))
-		return usage_error(settings, "--alg %s needs %s FILE",
-		    settings->alg, key_option);
-	if (key_file != NULL && settings->secret_file != NULL)
-		return usage_error(settings, "--secret-file and %s cannot be "
-		    "combined", key_option);
-	if (settings->command != COMMAND_VERIFY && settings->kid != NULL &&
-	    key_file == NULL)
-		return usage_error(settings, "--kid needs --private-key FILE");
-	return 0;
+		    settings->alg_source, settings->alg);
+	if (settings->command == COMMAND_VERIFY)
+		return check_verify_key_options(settings);
+	if (settings->command == COMMAND_KEY)
+		return check_key_command_options(settings);
+	return check_issue_key_options(settings);
 }
 
 /* Reads HU_JITSI_JWT_ENABLED into *enabled. Returns 0 or EXIT_USAGE. */
@@ -523,6 +697,46 @@ static const char *option_or_environment(const char *option_value,
 	    getenv(variable);
 
 	return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/*
+ * Fills the private key, alg and kid of issue, url and key from
+ * HU_JITSI_JWT_PRIVATE_KEY_FILE, HU_JITSI_JWT_ALG and HU_JITSI_JWT_KID where
+ * the command line leaves them unset. --secret-file on the command line
+ * takes precedence over HU_JITSI_JWT_PRIVATE_KEY_FILE. Returns 0, or
+ * EXIT_USAGE when both HU_JITSI_JWT_SECRET and HU_JITSI_JWT_PRIVATE_KEY_FILE
+ * are set and no option chooses between them.
+ */
+static int apply_key_environment(struct settings *settings)
+{
+	const char *private_key = option_or_environment(NULL,
+	    "HU_JITSI_JWT_PRIVATE_KEY_FILE");
+	const char *alg = option_or_environment(NULL, "HU_JITSI_JWT_ALG");
+	const char *kid = option_or_environment(NULL, "HU_JITSI_JWT_KID");
+
+	if (settings->alg == NULL && alg != NULL) {
+		settings->alg = alg;
+		settings->alg_source = "HU_JITSI_JWT_ALG";
+	}
+	if (settings->kid == NULL && kid != NULL) {
+		settings->kid = kid;
+		settings->kid_source = "HU_JITSI_JWT_KID";
+	}
+	if (settings->private_key_file != NULL || settings->secret_file != NULL ||
+	    private_key == NULL)
+		return 0;
+
+	if (settings->command != COMMAND_KEY &&
+	    option_or_environment(NULL, "HU_JITSI_JWT_SECRET") != NULL) {
+		print_error("both HU_JITSI_JWT_SECRET and "
+		    "HU_JITSI_JWT_PRIVATE_KEY_FILE are set, so the signing key "
+		    "is ambiguous; unset one of them, or choose with "
+		    "--secret-file or --private-key");
+		return EXIT_USAGE;
+	}
+	settings->private_key_file = private_key;
+	settings->private_key_source = "HU_JITSI_JWT_PRIVATE_KEY_FILE";
+	return 0;
 }
 
 static void free_key_material(struct key_material *key)
@@ -865,6 +1079,45 @@ static int apply_verifier_limits(const struct settings *settings,
 	return 0;
 }
 
+/* Checks that --key-dir names a folder that can be read. Returns 0 or
+ * EXIT_USAGE. */
+static int check_key_dir(const char *path)
+{
+	DIR *dir = opendir(path);
+
+	if (dir == NULL) {
+		print_error("cannot open --key-dir '%s': %s", path,
+		    strerror(errno));
+		return EXIT_USAGE;
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Adds the keys of the JWK Set text in key (read from path). A set without
+ * keys is an error too, because it would reject every token. */
+static hu_status add_jwks_file(const char *path, hu_verifier *verifier,
+    const struct key_material *key, char *detail, size_t detail_size)
+{
+	char set_detail[HU_DETAIL_SIZE] = "";
+	size_t added = 0;
+	hu_status status;
+
+	status = hu_verifier_add_jwks(verifier, key->data, key->len, &added,
+	    set_detail, sizeof set_detail);
+	if (status != HU_OK) {
+		snprintf(detail, detail_size, "JWK Set file '%s': %s", path,
+		    set_detail);
+		return status;
+	}
+	if (added == 0) {
+		snprintf(detail, detail_size, "JWK Set file '%s' has no keys",
+		    path);
+		return HU_ERR_CONFIGURATION;
+	}
+	return HU_OK;
+}
+
 /* Creates the verifier from the settings and the environment. Returns 0
  * or EXIT_USAGE. */
 static int create_verifier(const struct settings *settings,
@@ -884,6 +1137,11 @@ static int create_verifier(const struct settings *settings,
 	if (settings->public_key_file != NULL)
 		exit_status = read_key_file(settings->public_key_file,
 		    "public key file", MAX_KEY_FILE, &key);
+	else if (settings->jwks_file != NULL)
+		exit_status = read_key_file(settings->jwks_file, "JWK Set file",
+		    HU_MAX_JWKS_SIZE, &key);
+	else if (settings->key_dir != NULL)
+		exit_status = check_key_dir(settings->key_dir);
 	else
 		exit_status = load_secret(settings, &key);
 	if (exit_status != 0)
@@ -898,6 +1156,11 @@ static int create_verifier(const struct settings *settings,
 	if (settings->public_key_file != NULL)
 		status = hu_verifier_add_public_key_pem(verifier, settings->kid,
 		    alg, key.data, key.len, detail, sizeof detail);
+	else if (settings->jwks_file != NULL)
+		status = add_jwks_file(settings->jwks_file, verifier, &key, detail,
+		    sizeof detail);
+	else if (settings->key_dir != NULL)
+		status = HU_OK; /* run_verify() adds the token's key */
 	else
 		status = hu_verifier_add_hmac_key(verifier, settings->kid, alg,
 		    key.data, key.len, detail, sizeof detail);
@@ -997,6 +1260,107 @@ static int print_rejected(hu_status status, const char *detail)
 	return exit_status != 0 ? exit_status : EXIT_REJECTED;
 }
 
+/* Reads the key file at path into key. Returns 0, 1 when the file does
+ * not exist, or EXIT_USAGE after reporting another error. */
+static int read_optional_key_file(const char *path, struct key_material *key)
+{
+	FILE *file = fopen(path, "rb");
+
+	if (file == NULL && errno == ENOENT)
+		return 1;
+	if (file != NULL)
+		fclose(file);
+	return read_key_file(path, "key file", MAX_KEY_FILE, key);
+}
+
+/* Adds the PEM public key in key under kid: with alg, or without it as the
+ * first of RS256, ES256 and ES384 that fits the key. */
+static hu_status add_key_dir_key(hu_verifier *verifier, const char *kid,
+    const char *alg, const struct key_material *key, char *detail,
+    size_t detail_size)
+{
+	static const char *const default_algs[] = { "RS256", "ES256", "ES384" };
+	char attempt_detail[HU_DETAIL_SIZE];
+	size_t used = 0;
+	hu_status status = HU_ERR_CONFIGURATION;
+	size_t i;
+
+	if (alg != NULL)
+		return hu_verifier_add_public_key_pem(verifier, kid, alg,
+		    key->data, key->len, detail, detail_size);
+
+	/* Each failed attempt's reason is kept, so an RSA key that is too
+	 * short reports that and not only that it is no EC key. */
+	detail[0] = '\0';
+	for (i = 0; i < sizeof default_algs / sizeof default_algs[0]; i++) {
+		attempt_detail[0] = '\0';
+		status = hu_verifier_add_public_key_pem(verifier, kid,
+		    default_algs[i], key->data, key->len, attempt_detail,
+		    sizeof attempt_detail);
+		if (status == HU_OK || status == HU_ERR_NO_MEMORY)
+			return status;
+		if (used < detail_size)
+			used += (size_t)snprintf(detail + used, detail_size - used,
+			    "%s%s: %s", i > 0 ? "; " : "", default_algs[i],
+			    attempt_detail);
+	}
+	return status;
+}
+
+/*
+ * Adds the key that Jitsi's ASAP layout stores for the token's kid in
+ * --key-dir (DIR/<hex SHA-256 of the kid>.pem). Returns -1 when the key was
+ * added, or the exit status after printing a rejection (no readable kid, no
+ * key file) or an error.
+ */
+static int add_key_from_dir(const struct settings *settings,
+    hu_verifier *verifier, const char *token, size_t token_len)
+{
+	struct key_material key = { NULL, 0 };
+	char detail[4 * HU_DETAIL_SIZE] = "";
+	char name[HU_ASAP_KEY_NAME_SIZE];
+	char path[MAX_PATH_BYTES];
+	char kid[HU_KID_SIZE];
+	hu_status status;
+	int exit_status;
+	int written;
+
+	status = hu_peek_kid(token, token_len, kid, sizeof kid);
+	if (status != HU_OK)
+		return print_rejected(status, "cannot read the kid from the "
+		    "token's header");
+	if (kid[0] == '\0')
+		return print_rejected(HU_ERR_UNKNOWN_KEY, "token has no kid, "
+		    "which --key-dir needs to find the key file");
+	if (hu_asap_key_name(kid, name) != HU_OK) {
+		print_error("internal-error: cannot derive the key file name");
+		return EXIT_USAGE;
+	}
+	written = snprintf(path, sizeof path, "%s/%s", settings->key_dir, name);
+	if (written < 0 || (size_t)written >= sizeof path) {
+		print_error("--key-dir '%s' is too long", settings->key_dir);
+		return EXIT_USAGE;
+	}
+
+	exit_status = read_optional_key_file(path, &key);
+	if (exit_status == 1) {
+		snprintf(detail, sizeof detail, "no key file %s for the token's "
+		    "kid in --key-dir", name);
+		return print_rejected(HU_ERR_UNKNOWN_KEY, detail);
+	}
+	if (exit_status != 0)
+		return exit_status;
+	status = add_key_dir_key(verifier, kid, settings->alg, &key, detail,
+	    sizeof detail);
+	free_key_material(&key);
+	if (status != HU_OK) {
+		print_error("%s: key file '%s': %s", hu_strerror(status), path,
+		    detail);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int run_verify(const struct settings *settings)
 {
 	const char *room = settings->request.room;
@@ -1037,6 +1401,15 @@ static int run_verify(const struct settings *settings)
 		token = settings->token_arg;
 		token_len = strlen(token);
 	}
+	if (settings->key_dir != NULL) {
+		exit_status = add_key_from_dir(settings, verifier, token,
+		    token_len);
+		if (exit_status >= 0) {
+			hu_verifier_free(verifier);
+			free(stdin_token);
+			return exit_status;
+		}
+	}
 
 	status = hu_verify(verifier, token, token_len, now, &claims, detail,
 	    sizeof detail);
@@ -1062,6 +1435,77 @@ static int run_verify(const struct settings *settings)
 	return exit_status;
 }
 
+/* Prints output, the public key or JWK, in the format asked for. */
+static int print_key_output(enum key_format format, char *output)
+{
+	size_t len = strlen(output);
+	char *set;
+	int exit_status;
+
+	if (format != FORMAT_JWKS) {
+		/* A PEM ends with a newline, which print_line() adds again. */
+		if (len > 0 && output[len - 1] == '\n')
+			output[len - 1] = '\0';
+		return print_line(output);
+	}
+
+	set = malloc(len + sizeof "{\"keys\":[]}");
+	if (set == NULL) {
+		print_error("out of memory");
+		return EXIT_USAGE;
+	}
+	snprintf(set, len + sizeof "{\"keys\":[]}", "{\"keys\":[%s]}", output);
+	exit_status = print_line(set);
+	free(set);
+	return exit_status;
+}
+
+static int run_key(const struct settings *settings)
+{
+	struct key_material key = { NULL, 0 };
+	char detail[HU_DETAIL_SIZE] = "";
+	char name[HU_ASAP_KEY_NAME_SIZE];
+	char *output = NULL;
+	hu_status status = HU_OK;
+	int exit_status;
+
+	if (settings->private_key_file != NULL) {
+		exit_status = read_key_file(settings->private_key_file,
+		    "private key file", MAX_KEY_FILE, &key);
+		if (exit_status != 0)
+			return exit_status;
+	}
+
+	/* asap-name checks a given private key too, so that a key the
+	 * verifier would reject is not published under the name. */
+	if (settings->format == FORMAT_JWK || settings->format == FORMAT_JWKS)
+		status = hu_public_jwk_from_private(settings->alg, settings->kid,
+		    key.data, key.len, &output, detail, sizeof detail);
+	else if (settings->format == FORMAT_PEM || key.data != NULL)
+		status = hu_public_key_pem_from_private(settings->alg, key.data,
+		    key.len, &output, detail, sizeof detail);
+	free_key_material(&key);
+	if (status != HU_OK) {
+		print_error("%s: private key file '%s' (from %s): %s",
+		    hu_strerror(status), settings->private_key_file,
+		    settings->private_key_source, detail);
+		return EXIT_USAGE;
+	}
+
+	if (settings->format == FORMAT_ASAP_NAME) {
+		hu_free(output);
+		if (hu_asap_key_name(settings->kid, name) != HU_OK) {
+			print_error("invalid %s: a kid is 1 to 256 bytes",
+			    settings->kid_source);
+			return EXIT_USAGE;
+		}
+		return print_line(name);
+	}
+	exit_status = print_key_output(settings->format, output);
+	hu_free(output);
+	return exit_status;
+}
+
 /* Selects the command named by name. Returns 0, or -1 for an unknown
  * name. */
 static int select_command(const char *name, struct settings *settings)
@@ -1072,11 +1516,17 @@ static int select_command(const char *name, struct settings *settings)
 		settings->command = COMMAND_URL;
 	else if (strcmp(name, "verify") == 0)
 		settings->command = COMMAND_VERIFY;
+	else if (strcmp(name, "key") == 0)
+		settings->command = COMMAND_KEY;
 	else
 		return -1;
 	settings->command_name = name;
-	settings->options = settings->command == COMMAND_VERIFY ?
-	    verify_options : issue_options;
+	if (settings->command == COMMAND_VERIFY)
+		settings->options = verify_options;
+	else if (settings->command == COMMAND_KEY)
+		settings->options = key_options;
+	else
+		settings->options = issue_options;
 	return 0;
 }
 
@@ -1087,7 +1537,7 @@ int main(int argc, char **argv)
 
 	memset(&settings, 0, sizeof settings);
 	if (argc < 2) {
-		print_error("missing command: use issue, url or verify\n"
+		print_error("missing command: use issue, url, verify or key\n"
 		    "Run '" PROGRAM " --help' for usage.");
 		return EXIT_USAGE;
 	}
@@ -1104,19 +1554,26 @@ int main(int argc, char **argv)
 			print_error("unknown option '%s'\nRun '" PROGRAM
 			    " --help' for usage.", argv[1]);
 		else
-			print_error("unknown command '%s': use issue, url or "
-			    "verify", argv[1]);
+			print_error("unknown command '%s': use issue, url, verify "
+			    "or key", argv[1]);
 		return EXIT_USAGE;
 	}
 
 	exit_status = parse_arguments(argc - 1, argv + 1, &settings);
 	if (exit_status >= 0)
 		return exit_status;
+	if (settings.command != COMMAND_VERIFY) {
+		exit_status = apply_key_environment(&settings);
+		if (exit_status != 0)
+			return exit_status;
+	}
 	exit_status = check_key_options(&settings);
 	if (exit_status != 0)
 		return exit_status;
 
 	if (settings.command == COMMAND_VERIFY)
 		return run_verify(&settings);
+	if (settings.command == COMMAND_KEY)
+		return run_key(&settings);
 	return run_issue_or_url(&settings);
 }

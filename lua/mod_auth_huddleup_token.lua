@@ -4,8 +4,8 @@
 -- client passes the token as `?token=` on its BOSH or WebSocket URL, as
 -- lib-jitsi-meet does. The option names follow Jitsi's mod_auth_token
 -- (app_id, app_secret, asap_accepted_issuers, asap_accepted_audiences,
--- asap_require_room_claim, allow_empty_token). The others start with
--- huddleup_token_.
+-- asap_require_room_claim, allow_empty_token, enable_domain_verification).
+-- The others start with huddleup_token_.
 
 local formdecode = require "util.http".formdecode;
 local new_uuid = require "util.uuid".generate;
@@ -16,6 +16,10 @@ if not have_hu_token then
 	error("Failed to load the Lua C module huddleup.token. Add the folder that contains huddleup/token.so "
 		.."to LUA_CPATH_5_4 as an absolute path. "..tostring(hu_token), 0);
 end
+
+-- Keys selected by the token's kid: huddleup_token_keys, a key folder,
+-- asap_key_server and JWK Sets (huddleup_keys.lib.lua).
+local huddleup_keys = module:require "huddleup_keys";
 
 local host = module.host;
 
@@ -45,6 +49,10 @@ local function read_file(path)
 	return content;
 end
 
+-- The verifier's clock leeway when huddleup_token_leeway is unset
+-- (HU_DEFAULT_LEEWAY in csrc/include/huddleup/token.h).
+local default_leeway = 30;
+
 -- Builds the verifier settings from the host's options. Raises a
 -- "configuration-error: ..." message when an option is unusable.
 local function read_verifier_config()
@@ -69,35 +77,50 @@ local function read_verifier_config()
 		max_lifetime = get_number_option("huddleup_token_max_lifetime");
 		max_size = get_number_option("huddleup_token_max_size");
 	};
+	-- With keys selected by kid, the default key (app_secret or
+	-- huddleup_token_public_key_file) is optional.
+	local key_settings = huddleup_keys.read_options(module);
 	if algorithm:match("^HS") then
 		config.secret = module:get_option_string("app_secret");
-		if config.secret == nil then
+		if config.secret == nil and not key_settings.has_sources then
 			error("configuration-error: app_secret is required for algorithm "..algorithm, 0);
 		end
-	else
-		if public_key_file == nil then
-			error("configuration-error: huddleup_token_public_key_file is required for algorithm "..algorithm, 0);
-		end
+	elseif public_key_file ~= nil then
 		config.public_key = read_file(public_key_file);
+	elseif not key_settings.has_sources then
+		error("configuration-error: huddleup_token_public_key_file is required for algorithm "..algorithm, 0);
 	end
-	return config;
+	config.keys = huddleup_keys.verifier_keys(key_settings, config.secret ~= nil or config.public_key ~= nil);
+	return config, key_settings;
 end
 
-local verifier_config = read_verifier_config();
+-- Creates the verifier of this host from its options: the one place where
+-- keys are configured. Returns the verifier and its settings.
+local function new_verifier()
+	local config, key_settings = read_verifier_config();
+	local ok, verifier = pcall(hu_token.new, config);
+	if not ok then
+		-- The C module's messages name the setting at fault by its Lua field
+		-- name and do not include key material.
+		error(("%s (set through app_secret, asap_* and huddleup_token_* options)"):format(tostring(verifier)), 0);
+	end
+	return verifier, config, key_settings;
+end
+
+local verifier, verifier_config, key_settings = new_verifier();
+-- Created without key options too, so that a config reload can add them.
+local key_sources = huddleup_keys.new(module, verifier, key_settings);
 local require_room_claim = verifier_config.require_room;
+local token_leeway = verifier_config.leeway or default_leeway;
 local allow_empty_token = module:get_option_boolean("allow_empty_token", false);
 local allow_storage = module:get_option_boolean("allow_anonymous_storage", false);
+-- Jitsi's option: the sub claim must name the tenant or the domain of the
+-- conference. mod_huddleup_moderation checks it at each join.
+local domain_verification = module:get_option_boolean("enable_domain_verification", false);
 
-local verifier_ok, verifier = pcall(hu_token.new, verifier_config);
-if not verifier_ok then
-	-- The C module's messages name the setting at fault by its Lua field
-	-- name and do not include key material.
-	error(("%s (set through app_secret, asap_* and huddleup_token_* options)"):format(tostring(verifier)), 0);
-end
-
-module:log("info", "Token authentication ready: huddleup.token %s, algorithm %s, issuers %s, empty tokens %s",
+module:log("info", "Token authentication ready: huddleup.token %s, algorithm %s, issuers %s, empty tokens %s%s",
 	hu_token._VERSION, verifier_config.algorithm, table.concat(verifier_config.issuers, ", "),
-	allow_empty_token and "allowed" or "rejected");
+	allow_empty_token and "allowed" or "rejected", domain_verification and ", domain verification on" or "");
 
 -- Names a session in log lines as Prosody's own log lines do: c2s sessions
 -- by their id, BOSH sessions as "bosh" and their sid.
@@ -171,6 +194,13 @@ local function check_session_token(session)
 		return nil, "missing-token", "no token parameter in the URL";
 	end
 
+	-- The key of the token's kid may have to be fetched first. This
+	-- session's async thread waits for it; other sessions go on.
+	local key_ready, key_reason, key_detail = key_sources:wait(token);
+	if not key_ready then
+		return nil, key_reason, key_detail;
+	end
+
 	local claims, moderator_or_reason, detail = verifier:verify(token);
 	if not claims then
 		return nil, moderator_or_reason, detail;
@@ -185,6 +215,8 @@ local function apply_login(session, login)
 	session.huddleup_moderator = login.moderator == true;
 	session.huddleup_claims = login.claims;
 	session.huddleup_room_required = require_room_claim;
+	session.huddleup_token_leeway = token_leeway;
+	session.huddleup_domain_verification = domain_verification;
 
 	local claims = login.claims;
 	if claims == nil then
@@ -247,6 +279,9 @@ function sasl_handler_methods:process(message) -- luacheck: ignore 212/message
 	apply_login(session, login);
 	self.username = new_uuid();
 	if login.guest then
+		-- Read by Prosody 13 only, which gives this role to the session
+		-- instead of the host's default role for accounts.
+		self.role = "prosody:guest";
 		module:log("debug", "Session %s logged in as a guest without a token", session_label(session));
 	else
 		module:log("debug", "Session %s logged in with token %s (moderator: %s)",

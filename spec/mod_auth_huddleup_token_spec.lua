@@ -133,6 +133,21 @@ describe("mod_auth_huddleup_token loading", function()
 		assert.equal(4096, config.max_size);
 	end);
 
+	it("passes the configured leeway to sessions", function()
+		local world = load_plugin({ app_id = "huddleup", app_secret = secret, huddleup_token_leeway = 5 });
+		local session = websocket_session(world, "token=member-token");
+		login(world, session);
+		assert.equal(5, session.huddleup_token_leeway);
+	end);
+
+	it("passes enable_domain_verification to sessions", function()
+		local world = load_plugin({ app_id = "huddleup", app_secret = secret, enable_domain_verification = true });
+		local session = websocket_session(world, "token=member-token");
+		login(world, session);
+		assert.is_true(session.huddleup_domain_verification);
+		assert.matches("domain verification on", world.log_text("info"), 1, true);
+	end);
+
 	it("leaves unset limits to the verifier defaults", function()
 		local _, configs = load_plugin();
 		assert.is_nil(configs[1].leeway);
@@ -306,6 +321,18 @@ describe("mod_auth_huddleup_token SASL", function()
 		assert.is_true(session.huddleup_room_required);
 	end);
 
+	it("stores the verifier leeway for the moderation module", function()
+		local session = websocket_session(world, "token=member-token");
+		login(world, session);
+		assert.equal(30, session.huddleup_token_leeway);
+		assert.is_false(session.huddleup_domain_verification);
+	end);
+
+	it("gives token sessions the host's default role", function()
+		local _, _, _, handler = login(world, websocket_session(world, "token=member-token"));
+		assert.is_nil(handler.role);
+	end);
+
 	it("logs in a member token", function()
 		local session = websocket_session(world, "token=member-token");
 		local status = login(world, session);
@@ -375,8 +402,9 @@ describe("mod_auth_huddleup_token with allow_empty_token", function()
 
 	it("logs in a missing token as a guest", function()
 		local session = websocket_session(world, "room=standup");
-		local status = login(world, session);
+		local status, _, _, handler = login(world, session);
 		assert.equal("success", status);
+		assert.equal("prosody:guest", handler.role);
 		assert.is_true(session.huddleup_guest);
 		assert.is_false(session.huddleup_moderator);
 		assert.is_nil(session.huddleup_claims);
