@@ -1,35 +1,26 @@
 /* Strict base64url (RFC 4648 section 5, unpadded) as JWS compact form uses. */
 #include "internal.h"
 
-/* Maps a byte to its 6-bit value, or 0xff outside the URL-safe alphabet. */
+/* Maps a byte to its 6-bit value, or 0xff outside the URL-safe alphabet
+ * ('A'-'Z' 0-25, 'a'-'z' 26-51, '0'-'9' 52-61, '-' 62, '_' 63). Bit 7 marks
+ * the bytes outside, so OR-ing the entries of a group tests them all. */
 static const unsigned char decode_table[256] = {
-	['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,
-	['G'] = 6,  ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11,
-	['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,
-	['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-	['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29,
-	['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
-	['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-	['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-	['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53,
-	['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,
-	['8'] = 60, ['9'] = 61, ['-'] = 62, ['_'] = 63,
-};
-
-/* 1 for each byte of the alphabet; decode_table alone cannot tell 'A' (0)
- * from a byte that is not listed. */
-static const unsigned char in_alphabet[256] = {
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
-	['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
-	['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
-	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1,
-	['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-	['8'] = 1, ['9'] = 1, ['-'] = 1, ['_'] = 1,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3e, 0xff, 0xff,
+	0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
+	0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0x3f,
+	0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
+	0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
 static const char encode_table[] =
@@ -45,20 +36,21 @@ long hu_b64url_decode(const char *src, size_t len, unsigned char *dst)
 	const unsigned char *in = (const unsigned char *)src;
 	size_t i, full = len / 4 * 4, rest = len % 4;
 	unsigned char *out = dst;
-	uint32_t v;
+	uint32_t a, b, c, d, v, outside = 0;
 
 	if (len == 0 || rest == 1)
 		return -1;
 
-	for (i = 0; i < len; i++)
-		if (!in_alphabet[in[i]])
-			return -1;
-
+	/* One pass: a byte outside the alphabet sets bit 7 of outside, which
+	 * is checked once at the end. What was written to dst by then is
+	 * discarded. */
 	for (i = 0; i < full; i += 4) {
-		v = (uint32_t)decode_table[in[i]] << 18 |
-		    (uint32_t)decode_table[in[i + 1]] << 12 |
-		    (uint32_t)decode_table[in[i + 2]] << 6 |
-		    (uint32_t)decode_table[in[i + 3]];
+		a = decode_table[in[i]];
+		b = decode_table[in[i + 1]];
+		c = decode_table[in[i + 2]];
+		d = decode_table[in[i + 3]];
+		outside |= a | b | c | d;
+		v = a << 18 | b << 12 | c << 6 | d;
 		*out++ = (unsigned char)(v >> 16);
 		*out++ = (unsigned char)(v >> 8);
 		*out++ = (unsigned char)v;
@@ -67,19 +59,26 @@ long hu_b64url_decode(const char *src, size_t len, unsigned char *dst)
 	/* A final group of 2 or 3 characters carries 4 or 2 unused bits, which
 	 * must be zero: otherwise several texts would decode to one value. */
 	if (rest == 2) {
-		v = (uint32_t)decode_table[in[i]] << 6 | decode_table[in[i + 1]];
+		a = decode_table[in[i]];
+		b = decode_table[in[i + 1]];
+		outside |= a | b;
+		v = a << 6 | b;
 		if (v & 0x0f)
 			return -1;
 		*out++ = (unsigned char)(v >> 4);
 	} else if (rest == 3) {
-		v = (uint32_t)decode_table[in[i]] << 12 |
-		    (uint32_t)decode_table[in[i + 1]] << 6 |
-		    decode_table[in[i + 2]];
+		a = decode_table[in[i]];
+		b = decode_table[in[i + 1]];
+		c = decode_table[in[i + 2]];
+		outside |= a | b | c;
+		v = a << 12 | b << 6 | c;
 		if (v & 0x03)
 			return -1;
 		*out++ = (unsigned char)(v >> 10);
 		*out++ = (unsigned char)(v >> 2);
 	}
+	if (outside & 0x80)
+		return -1;
 
 	return (long)(out - dst);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_scan.h"
 
 const json_t *hu_claims_root(const hu_claims *claims)
 {
@@ -74,32 +75,49 @@ const char *hu_claims_get_string(const hu_claims *claims, const char *path,
 }
 
 /* true or the string "true" mean moderator; any other value does not. */
-static int is_true_value(const json_t *value)
+static int is_true_value(const struct hu_json_doc *doc, uint16_t value)
 {
-	if (json_is_true(value))
+	return hu_json_type_of(doc, value) == HU_JSON_TRUE ||
+	    hu_json_string_equals(doc, value, "true", 4);
+}
+
+/* The members of the payload and of context.user that the checks read. */
+enum { EXP, NBF, IAT, ISS, AUD, SUB, ROOM, CONTEXT, MODERATOR, CLAIM_COUNT };
+static const struct hu_json_name claim_names[CLAIM_COUNT] = {
+	HU_JSON_NAME("exp"), HU_JSON_NAME("nbf"), HU_JSON_NAME("iat"),
+	HU_JSON_NAME("iss"), HU_JSON_NAME("aud"), HU_JSON_NAME("sub"),
+	HU_JSON_NAME("room"), HU_JSON_NAME("context"), HU_JSON_NAME("moderator"),
+};
+
+enum { USER_ID, USER_NAME, USER_EMAIL, USER_AVATAR, USER_AFFILIATION,
+	USER_MODERATOR, USER_FIELD_COUNT };
+static const struct hu_json_name user_field_names[USER_FIELD_COUNT] = {
+	HU_JSON_NAME("id"), HU_JSON_NAME("name"), HU_JSON_NAME("email"),
+	HU_JSON_NAME("avatar"), HU_JSON_NAME("affiliation"),
+	HU_JSON_NAME("moderator"),
+};
+
+/* The user fields that must be strings when present. */
+#define USER_STRING_FIELDS (USER_AFFILIATION + 1)
+
+static int decide_moderator(const struct hu_json_doc *doc,
+    const uint16_t *claims, const uint16_t *user)
+{
+	uint16_t affiliation = user[USER_AFFILIATION];
+	uint16_t flag = user[USER_MODERATOR];
+
+	if (hu_json_string_equals(doc, affiliation, "owner", 5) ||
+	    hu_json_string_equals(doc, affiliation, "moderator", 9))
 		return 1;
-	return json_is_string(value) && json_string_length(value) == 4 &&
-	    memcmp(json_string_value(value), "true", 4) == 0;
+	if (flag != HU_JSON_NONE)
+		return is_true_value(doc, flag);
+	return is_true_value(doc, claims[MODERATOR]);
 }
 
-static int decide_moderator(const json_t *root, const json_t *user)
-{
-	const json_t *affiliation = json_object_get(user, "affiliation");
-	const json_t *flag = json_object_get(user, "moderator");
-
-	if (json_is_string(affiliation)) {
-		const char *a = json_string_value(affiliation);
-
-		if (strcmp(a, "owner") == 0 || strcmp(a, "moderator") == 0)
-			return 1;
-	}
-	if (flag != NULL)
-		return is_true_value(flag);
-	return is_true_value(json_object_get(root, "moderator"));
-}
-
+/* Returns 1 when the string node is an accepted issuer (issuers nonzero) or
+ * audience; "*" in the list accepts any string. */
 static int string_list_contains(const hu_verifier *v, int issuers,
-    const char *value, size_t len)
+    const struct hu_json_doc *doc, uint16_t value)
 {
 	size_t i, count = issuers ? hu_verifier_issuer_count(v) :
 	    hu_verifier_audience_count(v);
@@ -110,119 +128,124 @@ static int string_list_contains(const hu_verifier *v, int issuers,
 
 		if (strcmp(accepted, "*") == 0)
 			return 1;
-		if (strlen(accepted) == len && memcmp(accepted, value, len) == 0)
+		if (hu_json_string_equals(doc, value, accepted, strlen(accepted)))
 			return 1;
 	}
 	return 0;
 }
 
-static int audience_accepted(const hu_verifier *v, const json_t *aud)
+static int audience_item_accepted(const hu_verifier *v,
+    const struct hu_json_doc *doc, uint16_t item)
 {
-	size_t i;
-	const json_t *item;
-
-	if (hu_verifier_audience_count(v) == 0) {
-		/* The default accepted audience. */
-		if (json_is_string(aud))
-			return strcmp(json_string_value(aud), HU_DEFAULT_AUDIENCE) == 0;
-		json_array_foreach(aud, i, item)
-			if (json_is_string(item) &&
-			    strcmp(json_string_value(item), HU_DEFAULT_AUDIENCE) == 0)
-				return 1;
+	if (hu_json_type_of(doc, item) != HU_JSON_STRING)
 		return 0;
-	}
-	if (json_is_string(aud))
-		return string_list_contains(v, 0, json_string_value(aud),
-		    json_string_length(aud));
-	json_array_foreach(aud, i, item)
-		if (json_is_string(item) && string_list_contains(v, 0,
-		        json_string_value(item), json_string_length(item)))
+	if (hu_verifier_audience_count(v) == 0)
+		return hu_json_string_equals(doc, item, HU_DEFAULT_AUDIENCE,
+		    strlen(HU_DEFAULT_AUDIENCE));
+	return string_list_contains(v, 0, doc, item);
+}
+
+/* aud is a string or an array; one accepted string item is enough. */
+static int audience_accepted(const hu_verifier *v, const struct hu_json_doc *doc,
+    uint16_t aud)
+{
+	uint16_t item;
+
+	if (hu_json_type_of(doc, aud) == HU_JSON_STRING)
+		return audience_item_accepted(v, doc, aud);
+	for (item = doc->nodes[aud].first_child; item != HU_JSON_NONE;
+	    item = doc->nodes[item].next_sibling)
+		if (audience_item_accepted(v, doc, item))
 			return 1;
 	return 0;
 }
 
-/* A room claim is a bare MUC node: non-empty, no '@' or '/', no control
- * characters. "*" is the wildcard. */
-static int room_claim_valid(const json_t *room)
+/* A room claim is a bare MUC node: 1 to 1023 bytes once unescaped, no '@'
+ * or '/', no control characters. "*" is the wildcard. */
+static int room_claim_valid(const struct hu_json_doc *doc, uint16_t room)
 {
-	const unsigned char *s;
+	unsigned char unescaped[1023];
+	const unsigned char *text;
 	size_t i, len;
 
-	if (!json_is_string(room))
+	if (hu_json_type_of(doc, room) != HU_JSON_STRING)
 		return 0;
-	s = (const unsigned char *)json_string_value(room);
-	len = json_string_length(room);
-	if (len == 0 || len > 1023)
+	if (doc->nodes[room].flags & HU_JSON_VALUE_ESCAPED) {
+		len = hu_json_string_copy(doc, room, unescaped, sizeof unescaped);
+		text = unescaped;
+	} else {
+		len = doc->nodes[room].value_len;
+		text = doc->text + doc->nodes[room].value_offset;
+	}
+	if (len == 0 || len > sizeof unescaped)
 		return 0;
 	for (i = 0; i < len; i++)
-		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '@' || s[i] == '/')
+		if (text[i] < 0x20 || text[i] == 0x7f || text[i] == '@' || text[i] == '/')
 			return 0;
 	return 1;
 }
 
-static const char *const user_string_fields[] = {
-	"id", "name", "email", "avatar", "affiliation",
-};
-
-static hu_status check_context(const json_t *root, const json_t **user_out,
-    char *detail, size_t detail_size)
+/* Fills user (USER_FIELD_COUNT entries) with the members of context.user,
+ * all HU_JSON_NONE without a context or a user. */
+static hu_status check_context(const struct hu_json_doc *doc, uint16_t context,
+    uint16_t *user, char *detail, size_t detail_size)
 {
-	const json_t *context = json_object_get(root, "context");
-	const json_t *user;
+	uint16_t user_object;
 	size_t i;
 
-	*user_out = NULL;
-	if (context == NULL)
+	for (i = 0; i < USER_FIELD_COUNT; i++)
+		user[i] = HU_JSON_NONE;
+	if (context == HU_JSON_NONE)
 		return HU_OK;
-	if (!json_is_object(context)) {
+	if (hu_json_type_of(doc, context) != HU_JSON_OBJECT) {
 		hu_set_detail(detail, detail_size, "claim \"context\" is not an object");
 		return HU_ERR_INVALID_CLAIM;
 	}
-	user = json_object_get(context, "user");
-	if (user == NULL)
+	user_object = hu_json_member(doc, context, "user", 4);
+	if (user_object == HU_JSON_NONE)
 		return HU_OK;
-	if (!json_is_object(user)) {
+	if (hu_json_type_of(doc, user_object) != HU_JSON_OBJECT) {
 		hu_set_detail(detail, detail_size, "claim \"context.user\" is not an object");
 		return HU_ERR_INVALID_CLAIM;
 	}
-	for (i = 0; i < sizeof user_string_fields / sizeof *user_string_fields; i++) {
-		const json_t *field = json_object_get(user, user_string_fields[i]);
-
-		if (field != NULL && !json_is_string(field)) {
+	hu_json_members(doc, user_object, user_field_names, USER_FIELD_COUNT, user);
+	for (i = 0; i < USER_STRING_FIELDS; i++) {
+		if (user[i] != HU_JSON_NONE && hu_json_type_of(doc, user[i]) != HU_JSON_STRING) {
 			hu_set_detail(detail, detail_size,
-			    "claim \"context.user.%s\" is not a string", user_string_fields[i]);
+			    "claim \"context.user.%s\" is not a string",
+			    user_field_names[i].text);
 			return HU_ERR_INVALID_CLAIM;
 		}
 	}
-	*user_out = user;
 	return HU_OK;
 }
 
-hu_status hu_check_claims(const hu_verifier *v, const json_t *root, double now,
-    int *moderator_out, char *detail, size_t detail_size)
+static int is_number(const struct hu_json_doc *doc, uint16_t value)
 {
-	const json_t *exp = json_object_get(root, "exp");
-	const json_t *nbf = json_object_get(root, "nbf");
-	const json_t *iat = json_object_get(root, "iat");
-	const json_t *iss = json_object_get(root, "iss");
-	const json_t *aud = json_object_get(root, "aud");
-	const json_t *sub = json_object_get(root, "sub");
-	const json_t *room = json_object_get(root, "room");
-	const json_t *user = NULL;
-	double leeway = hu_verifier_leeway(v), exp_value;
-	hu_status status;
+	int type = hu_json_type_of(doc, value);
 
-	/* Times. jansson has no NaN or infinity, and rejects integers beyond
-	 * int64, so every number here is finite. */
-	if (exp == NULL) {
+	return type == HU_JSON_INTEGER || type == HU_JSON_REAL;
+}
+
+/* Checks exp, nbf and iat against now and the leeway. */
+static hu_status check_times(const hu_verifier *v, const struct hu_json_doc *doc,
+    const uint16_t *claims, double now, double *exp_out, char *detail,
+    size_t detail_size)
+{
+	uint16_t exp = claims[EXP], nbf = claims[NBF], iat = claims[IAT];
+	double leeway = hu_verifier_leeway(v), exp_value, value;
+
+	/* The scanner rejects NaN, infinities and integers beyond int64, so
+	 * every number here is finite. */
+	if (exp == HU_JSON_NONE) {
 		hu_set_detail(detail, detail_size, "claim \"exp\" is missing");
 		return HU_ERR_INVALID_CLAIM;
 	}
-	if (!json_is_number(exp)) {
+	if (!is_number(doc, exp)) {
 		hu_set_detail(detail, detail_size, "claim \"exp\" is not a number");
 		return HU_ERR_INVALID_CLAIM;
 	}
-	exp_value = json_number_value(exp);
+	exp_value = hu_json_number(doc, exp);
 	if (exp_value - now > hu_verifier_max_lifetime(v)) {
 		hu_set_detail(detail, detail_size,
 		    "claim \"exp\" is %.0f s ahead; at most %.0f s are accepted",
@@ -234,60 +257,88 @@ hu_status hu_check_claims(const hu_verifier *v, const json_t *root, double now,
 		    "token expired %.0f s ago (leeway %.0f s)", now - exp_value, leeway);
 		return HU_ERR_TOKEN_EXPIRED;
 	}
-	if (nbf != NULL) {
-		if (!json_is_number(nbf)) {
+	if (nbf != HU_JSON_NONE) {
+		if (!is_number(doc, nbf)) {
 			hu_set_detail(detail, detail_size, "claim \"nbf\" is not a number");
 			return HU_ERR_INVALID_CLAIM;
 		}
-		if (json_number_value(nbf) > now + leeway) {
+		value = hu_json_number(doc, nbf);
+		if (value > now + leeway) {
 			hu_set_detail(detail, detail_size,
 			    "token is not valid for another %.0f s (leeway %.0f s)",
-			    json_number_value(nbf) - now, leeway);
+			    value - now, leeway);
 			return HU_ERR_TOKEN_NOT_YET_VALID;
 		}
 	}
-	if (iat != NULL) {
-		if (!json_is_number(iat)) {
+	if (iat != HU_JSON_NONE) {
+		if (!is_number(doc, iat)) {
 			hu_set_detail(detail, detail_size, "claim \"iat\" is not a number");
 			return HU_ERR_INVALID_CLAIM;
 		}
-		if (json_number_value(iat) > now + leeway) {
+		value = hu_json_number(doc, iat);
+		if (value > now + leeway) {
 			hu_set_detail(detail, detail_size,
 			    "token is issued %.0f s in the future (leeway %.0f s)",
-			    json_number_value(iat) - now, leeway);
+			    value - now, leeway);
 			return HU_ERR_TOKEN_ISSUED_IN_FUTURE;
 		}
 	}
+	*exp_out = exp_value;
+	return HU_OK;
+}
+
+hu_status hu_check_claims(const hu_verifier *v, const struct hu_json_doc *doc,
+    double now, int *moderator_out, double *exp_out, char *detail,
+    size_t detail_size)
+{
+	uint16_t claims[CLAIM_COUNT], user[USER_FIELD_COUNT];
+	uint16_t iss, aud, sub, room;
+	int aud_type;
+	hu_status status;
+
+	hu_json_members(doc, 0, claim_names, CLAIM_COUNT, claims);
+	iss = claims[ISS];
+	aud = claims[AUD];
+	sub = claims[SUB];
+	room = claims[ROOM];
+	aud_type = hu_json_type_of(doc, aud);
+
+	status = check_times(v, doc, claims, now, exp_out, detail, detail_size);
+	if (status != HU_OK)
+		return status;
 
 	/* Issuer and audience. */
-	if (!json_is_string(iss) || !string_list_contains(v, 1,
-	        json_string_value(iss), json_string_length(iss))) {
-		hu_set_detail(detail, detail_size, iss == NULL ?
+	if (hu_json_type_of(doc, iss) != HU_JSON_STRING ||
+	    !string_list_contains(v, 1, doc, iss)) {
+		hu_set_detail(detail, detail_size, iss == HU_JSON_NONE ?
 		    "claim \"iss\" is missing" : "claim \"iss\" is not an accepted issuer");
 		return HU_ERR_ISSUER_NOT_ACCEPTED;
 	}
-	if (!(json_is_string(aud) || json_is_array(aud)) || !audience_accepted(v, aud)) {
-		hu_set_detail(detail, detail_size, aud == NULL ?
+	if ((aud_type != HU_JSON_STRING && aud_type != HU_JSON_ARRAY) ||
+	    !audience_accepted(v, doc, aud)) {
+		hu_set_detail(detail, detail_size, aud == HU_JSON_NONE ?
 		    "claim \"aud\" is missing" : "claim \"aud\" has no accepted audience");
 		return HU_ERR_AUDIENCE_NOT_ACCEPTED;
 	}
 
 	/* Subject, room and context. */
-	if (sub != NULL && !json_is_string(sub)) {
+	if (sub != HU_JSON_NONE && hu_json_type_of(doc, sub) != HU_JSON_STRING) {
 		hu_set_detail(detail, detail_size, "claim \"sub\" is not a string");
 		return HU_ERR_INVALID_CLAIM;
 	}
-	if (room == NULL ? hu_verifier_requires_room(v) : !room_claim_valid(room)) {
-		hu_set_detail(detail, detail_size, room == NULL ? "claim \"room\" is missing" :
+	if (room == HU_JSON_NONE ? hu_verifier_requires_room(v) :
+	    !room_claim_valid(doc, room)) {
+		hu_set_detail(detail, detail_size, room == HU_JSON_NONE ?
+		    "claim \"room\" is missing" :
 		    "claim \"room\" must be a non-empty MUC node without '@', '/' "
 		    "or control characters");
 		return HU_ERR_INVALID_ROOM_CLAIM;
 	}
-	status = check_context(root, &user, detail, detail_size);
+	status = check_context(doc, claims[CONTEXT], user, detail, detail_size);
 	if (status != HU_OK)
 		return status;
 
-	*moderator_out = decide_moderator(root, user);
+	*moderator_out = decide_moderator(doc, claims, user);
 	return HU_OK;
 }
 

@@ -33,7 +33,8 @@ hu_alg hu_alg_from_name(const char *name, size_t len);
 const char *hu_alg_name(hu_alg alg);
 int hu_alg_is_hmac(hu_alg alg);
 
-/* Bounds on what a token may contain, checked before jansson parses it. */
+/* Bounds on what a token may contain, checked while the header and the
+ * payload are scanned (json_scan.h). */
 #define HU_MAX_HEADER_BYTES 1024   /* decoded header */
 #define HU_MAX_SIGNATURE_BYTES 1024 /* decoded signature (RSA up to 8192 bits) */
 #define HU_MAX_KID_BYTES (HU_KID_SIZE - 1)
@@ -128,6 +129,27 @@ struct hu_json_doc; /* json_scan.h */
 hu_status hu_check_claims(const hu_verifier *verifier,
     const struct hu_json_doc *payload, double now, int *moderator_out,
     double *exp_out, char *detail, size_t detail_size);
+
+/*
+ * Receives the scanned payload of a verified token, its moderator flag and
+ * exp. Returns HU_OK, or a status (with detail) that hu_verify_visit()
+ * returns. The payload and its nodes are valid only during the call.
+ */
+typedef hu_status (*hu_payload_visitor)(void *context,
+    const struct hu_json_doc *payload, int moderator, double exp,
+    char *detail, size_t detail_size);
+
+/*
+ * Verifies as hu_verify() does and, when every check passes, calls visit
+ * (may be NULL) before returning, so a caller can build its own form of the
+ * claims (the Lua module's table) without jansson. Allocates nothing for
+ * tokens up to HU_DEFAULT_MAX_SIZE bytes. visit must return normally: a
+ * longjmp out of it (a Lua error) would leak the decode buffer of a larger
+ * token.
+ */
+hu_status hu_verify_visit(const hu_verifier *verifier, const char *token,
+    size_t len, double now, hu_payload_visitor visit, void *context,
+    char *detail, size_t detail_size);
 
 /* Normalises a room name for comparison: percent-decoded where %XX is valid
  * and ASCII-lowercased. Writes at most len bytes to dst; returns the length. */

@@ -238,6 +238,14 @@ hu_status hu_issue_check_room(const char *room, char *detail,
 	    detail_size);
 	if (status != HU_OK)
 		return status;
+	/* A room name is a JID localpart, at most 1023 bytes (RFC 7622), and
+	 * the verifier rejects a longer room claim. */
+	if (strlen(room) > 1023) {
+		set_detail(detail, detail_size,
+		    "room is %zu bytes, more than the maximum of 1023",
+		    strlen(room));
+		return HU_ERR_INVALID_ARGUMENT;
+	}
 
 	/* "@" and "/" separate the node, domain and resource of a JID. */
 	forbidden = strpbrk(room, "@/");

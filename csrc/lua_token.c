@@ -251,8 +251,10 @@ static int token_new(lua_State *L)
 	if (read_number(L, 1, "max_lifetime", &number) &&
 	    hu_verifier_set_max_lifetime(box->verifier, number) != HU_OK)
 		return luaL_error(L, "configuration-error: 'max_lifetime' must be 60 s to 10 years");
+	/* Written so that NaN fails the range check before the cast, which
+	 * would be undefined for it. */
 	if (read_number(L, 1, "max_size", &number) &&
-	    (number < 0 || number > 1e9 ||
+	    (!(number >= 0 && number <= 1e9) ||
 	     hu_verifier_set_max_size(box->verifier, (size_t)number) != HU_OK))
 		return luaL_error(L, "configuration-error: 'max_size' must be 256 to 65536 bytes");
 	if (lua_getfield(L, 1, "require_room") != LUA_TNIL) {

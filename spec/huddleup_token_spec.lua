@@ -111,6 +111,17 @@ describe("huddleup.token", function ()
 			end);
 		end);
 
+		-- Regression: a NaN max_size reached a cast to size_t, which is
+		-- undefined behaviour (reported by UBSan's float-cast-overflow).
+		it("raises on NaN numbers", function ()
+			for _, field in ipairs({ "leeway", "max_lifetime", "max_size" }) do
+				local ok, err = pcall(hu_token.new,
+					{ secret = secret, issuers = { "app" }, [field] = 0/0 });
+				assert.is_false(ok);
+				assert.matches("^configuration%-error: '" .. field .. "'", err);
+			end
+		end);
+
 		it("keeps verifiers independent", function ()
 			local cases = read_cases();
 			local baseline;

@@ -322,6 +322,32 @@ HU_EXPORT hu_status hu_issuer_new_private_key_pem(hu_issuer **out,
     const char *alg, const char *app_id, const char *kid, const char *pem,
     size_t pem_len, char *detail, size_t detail_size) HU_WARN_UNUSED;
 
+/*
+ * Writes the public half of an unencrypted PEM private key (pem_len bytes)
+ * as PEM SubjectPublicKeyInfo text ("-----BEGIN PUBLIC KEY-----"), for the
+ * verifying side. alg is the algorithm the key signs with ("RS256", "RS384",
+ * "RS512", "ES256" or "ES384"); NULL picks RS256 for an RSA key, ES256 for a
+ * P-256 key and ES384 for a P-384 key. A key that does not fit alg under the
+ * policy of hu_verifier_add_public_key_pem() returns HU_ERR_CONFIGURATION
+ * with the reason in detail. On HU_OK the caller frees *public_pem_out with
+ * hu_free(); on any other status it is set to NULL.
+ */
+HU_EXPORT hu_status hu_public_key_pem_from_private(const char *alg,
+    const char *pem, size_t pem_len, char **public_pem_out, char *detail,
+    size_t detail_size) HU_WARN_UNUSED;
+
+/*
+ * Writes the public half of a PEM private key as one JWK (RFC 7517) JSON
+ * object with kty, n and e (RSA) or kty, crv, x and y (EC), then kid, alg
+ * and "use": "sig". kid (1 to 256 bytes of UTF-8) is required, because
+ * verifiers select JWKs by kid. alg and the key policy are as for
+ * hu_public_key_pem_from_private(). The JWK is one that
+ * hu_verifier_add_jwk() accepts. The caller frees *jwk_out with hu_free().
+ */
+HU_EXPORT hu_status hu_public_jwk_from_private(const char *alg,
+    const char *kid, const char *pem, size_t pem_len, char **jwk_out,
+    char *detail, size_t detail_size) HU_WARN_UNUSED;
+
 /* Frees the issuer and wipes its key. NULL is a no-op. */
 HU_EXPORT void hu_issuer_free(hu_issuer *issuer);
 

@@ -80,7 +80,9 @@ function mucComponent(host, options = [], modules = []) {
   ].join('\n');
 }
 
-function buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }) {
+// Returns the config: the global section, then `hostsConfig` when given,
+// else the VirtualHosts and MUC components of the end-to-end scenarios.
+function buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig }) {
   const q = luaString;
   return `-- Generated for one end-to-end run; deleted when the run ends.
 run_as_root = true
@@ -107,7 +109,12 @@ consider_websocket_secure = true
 consider_bosh_secure = true
 c2s_require_encryption = false
 
-VirtualHost ${q(DOMAIN)}
+${hostsConfig ?? defaultHostsConfig({ appId, appSecret })}`;
+}
+
+function defaultHostsConfig({ appId, appSecret }) {
+  const q = luaString;
+  return `VirtualHost ${q(DOMAIN)}
   authentication = "huddleup_token"
   app_id = ${q(appId)}
   app_secret = ${q(appSecret)}
@@ -178,14 +185,17 @@ async function registerFocus({ prosodyctlCommand, configPath, env, focusPassword
 // plugin_paths), luaCpathDir (the folder that contains huddleup/token.so),
 // appId, appSecret, focusPassword, logLevel ("info" by default), keepDir,
 // and extraConfig (Lua config text appended to the generated config, such
-// as more VirtualHost sections). prosodyCommand and prosodyctlCommand
-// default to "prosody" and "prosodyctl". Returns { httpPort, c2sPort,
-// dir, configPath, logPath, pid, version, readLog(), stop() }. stop() ends
-// Prosody with SIGTERM, then SIGKILL after 5 s, and deletes the folder
-// unless keepDir is set.
+// as more VirtualHost sections). hostsConfig, when given, replaces the
+// default VirtualHosts and components. That text starts in the global
+// section, so it may begin with global options. The focus user is
+// registered only when focusPassword is given, and needs AUTH_DOMAIN.
+// prosodyCommand and prosodyctlCommand default to "prosody" and
+// "prosodyctl". Returns { httpPort, c2sPort, dir, configPath, logPath,
+// pid, version, readLog(), stop() }. stop() ends Prosody with SIGTERM,
+// then SIGKILL after 5 s, and deletes the folder unless keepDir is set.
 export async function startProsody({
   sourceDir, luaCpathDir, appId, appSecret, focusPassword, prosodyCommand = 'prosody',
-  prosodyctlCommand = 'prosodyctl', logLevel = 'info', keepDir = false, extraConfig = '',
+  prosodyctlCommand = 'prosodyctl', logLevel = 'info', keepDir = false, extraConfig = '', hostsConfig,
 }) {
   const dir = await mkdtemp(path.join(tmpdir(), 'huddleup-prosody-'));
   await mkdir(path.join(dir, 'data'));
@@ -194,16 +204,18 @@ export async function startProsody({
   const configPath = path.join(dir, 'prosody.cfg.lua');
   const logPath = path.join(dir, 'prosody.log');
   await writeFile(configPath,
-    buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel }) + extraConfig);
+    buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig }) + extraConfig);
 
   // Prosody drops relative entries from package.cpath, so the folder must
   // be absolute. The trailing ;; keeps Lua's default search path.
   const env = { ...process.env, LUA_CPATH_5_4: `${path.resolve(luaCpathDir)}/?.so;${process.env.LUA_CPATH_5_4 ?? ';'}` };
-  try {
-    await registerFocus({ prosodyctlCommand, configPath, env, focusPassword });
-  } catch (err) {
-    if (!keepDir) await rm(dir, { recursive: true, force: true });
-    throw err;
+  if (focusPassword !== undefined) {
+    try {
+      await registerFocus({ prosodyctlCommand, configPath, env, focusPassword });
+    } catch (err) {
+      if (!keepDir) await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   const child = spawn(prosodyCommand, ['-F', '--config', configPath], {
