@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "internal.h"
+#include "json_scan.h"
 
 #define VERIFIER_MT "huddleup.token.verifier"
 #define CLAIMS_MT "huddleup.token.claims"
@@ -336,6 +337,119 @@ static double wall_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Pushes the string at raw[0..len), unescaping it when escaped is set
+ * (escapes only shorten a string, so len bytes are enough). */
+static void push_json_text(lua_State *L, const struct hu_json_doc *doc,
+    uint16_t node, int key)
+{
+	const struct hu_json_node *n = &doc->nodes[node];
+	size_t raw_len = key ? n->key_len : n->value_len;
+	int escaped = n->flags & (key ? HU_JSON_KEY_ESCAPED : HU_JSON_VALUE_ESCAPED);
+	luaL_Buffer buffer;
+	unsigned char *out;
+	size_t len;
+
+	if (!escaped) {
+		lua_pushlstring(L, (const char *)doc->text +
+		    (key ? n->key_offset : n->value_offset), raw_len);
+		return;
+	}
+	out = (unsigned char *)luaL_buffinitsize(L, &buffer, raw_len);
+	len = key ? hu_json_key_copy(doc, node, out, raw_len) :
+	    hu_json_string_copy(doc, node, out, raw_len);
+	luaL_pushresultsize(&buffer, len);
+}
+
+/* Pushes the scanned value node as a Lua value. Depth is bounded by
+ * HU_MAX_JSON_DEPTH, so the recursion and the stack use are bounded too. */
+static void push_scanned(lua_State *L, const struct hu_json_doc *doc,
+    uint16_t node)
+{
+	const struct hu_json_node *n = &doc->nodes[node];
+	lua_Integer index = 0;
+	uint16_t child;
+	int count = 0;
+
+	luaL_checkstack(L, 4, "claims nest too deeply");
+	switch (n->type) {
+	case HU_JSON_OBJECT:
+	case HU_JSON_ARRAY:
+		for (child = n->first_child; child != HU_JSON_NONE;
+		    child = doc->nodes[child].next_sibling)
+			count++;
+		if (n->type == HU_JSON_ARRAY)
+			lua_createtable(L, count, 0);
+		else
+			lua_createtable(L, 0, count);
+		for (child = n->first_child; child != HU_JSON_NONE;
+		    child = doc->nodes[child].next_sibling) {
+			if (n->type == HU_JSON_ARRAY) {
+				push_scanned(L, doc, child);
+				lua_rawseti(L, -2, ++index);
+			} else {
+				push_json_text(L, doc, child, 1);
+				push_scanned(L, doc, child);
+				lua_rawset(L, -3);
+			}
+		}
+		break;
+	case HU_JSON_STRING:
+		push_json_text(L, doc, node, 0);
+		break;
+	case HU_JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)hu_json_integer(doc, node));
+		break;
+	case HU_JSON_REAL:
+		lua_pushnumber(L, hu_json_number(doc, node));
+		break;
+	case HU_JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case HU_JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	default:
+		lua_pushlightuserdata(L, NULL_SENTINEL);
+		break;
+	}
+}
+
+/* Builds the claims table in protected mode: a Lua error must not unwind
+ * through hu_verify_visit(), which may own a decode buffer. */
+static int push_claims_protected(lua_State *L)
+{
+	const struct hu_json_doc *doc = lua_touserdata(L, 1);
+
+	push_scanned(L, doc, 0);
+	return 1;
+}
+
+struct claims_target {
+	lua_State *L;
+	int moderator;
+	int failed;                  /* the Lua error is on the stack */
+};
+
+static hu_status push_claims_visitor(void *context,
+    const struct hu_json_doc *payload, int moderator, double exp,
+    char *detail, size_t detail_size)
+{
+	struct claims_target *target = context;
+	lua_State *L = target->L;
+
+	(void)exp;
+	(void)detail;
+	(void)detail_size;
+	lua_pushcfunction(L, push_claims_protected);
+	lua_pushlightuserdata(L, (void *)payload);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		target->failed = 1;
+		return HU_ERR_NO_MEMORY;
+	}
+	target->moderator = moderator;
+	return HU_OK;
+}
+
 /* verifier:verify(token [, now]) -> claims, moderator | nil, reason, detail */
 static int verifier_verify(lua_State *L)
 {
@@ -344,18 +458,17 @@ static int verifier_verify(lua_State *L)
 	const char *token = luaL_checklstring(L, 2, &len);
 	double now = luaL_opt(L, luaL_checknumber, 3, wall_clock());
 	char detail[HU_DETAIL_SIZE];
-	claims_box *cbox;
+	struct claims_target target = { L, 0, 0 };
 	hu_status status;
 
 	if (!isfinite(now))
 		return luaL_argerror(L, 3, "time must be finite");
 
-	cbox = lua_newuserdatauv(L, sizeof *cbox, 0);
-	cbox->claims = NULL;
-	luaL_setmetatable(L, CLAIMS_MT);
-
-	status = hu_verify(vbox->verifier, token, len, now, &cbox->claims,
-	    detail, sizeof detail);
+	luaL_checkstack(L, 8, "no stack space for the claims");
+	status = hu_verify_visit(vbox->verifier, token, len, now,
+	    push_claims_visitor, &target, detail, sizeof detail);
+	if (target.failed)
+		return lua_error(L); /* the error of the protected call */
 	if (status != HU_OK) {
 		if (!hu_status_is_rejection(status))
 			return luaL_error(L, "%s: %s", hu_strerror(status), detail);
@@ -364,11 +477,7 @@ static int verifier_verify(lua_State *L)
 		lua_pushstring(L, detail);
 		return 3;
 	}
-
-	push_json(L, hu_claims_root(cbox->claims));
-	lua_pushboolean(L, hu_claims_is_moderator(cbox->claims));
-	hu_claims_free(cbox->claims);
-	cbox->claims = NULL;
+	lua_pushboolean(L, target.moderator);
 	return 2;
 }
 
