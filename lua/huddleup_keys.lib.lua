@@ -311,6 +311,14 @@ local sources_mt = { __index = sources_methods };
 
 local READY = { ready = true };
 
+-- Stands in for a counter family when huddleup_keys.new gets none.
+local NO_COUNTER = {
+	with_labels = function (self)
+		return self;
+	end;
+	add = function () end;
+};
+
 local function rejection(reason, detail)
 	return { reason = reason, detail = detail };
 end
@@ -332,6 +340,23 @@ end
 
 function sources_methods:now()
 	return self.clock();
+end
+
+function sources_methods:count_fetch_failure(source)
+	self.fetch_failures:with_labels(source):add(1);
+end
+
+-- Counts a key lookup in source (the source label on /metrics). Returns a
+-- function that returns the lookup's outcome and counts a rejection as a
+-- failed lookup.
+function sources_methods:count_fetch(source)
+	self.fetches:with_labels(source):add(1);
+	return function (outcome)
+		if type(outcome) == "table" and outcome.reason ~= nil then
+			self:count_fetch_failure(source);
+		end
+		return outcome;
+	end;
 end
 
 -- Adds a PEM public key from the folder or the key server under kid, bound
@@ -428,13 +453,14 @@ end
 
 -- Looks kid up in the folder. Returns READY, "not-found", or a rejection.
 function sources_methods:lookup_key_dir(kid)
+	local counted = self:count_fetch("key-folder");
 	local status, pem, path = self:read_key_dir(kid);
 	if status == "found" then
-		return self:store_fetched(kid, "key folder", path, pem);
+		return counted(self:store_fetched(kid, "key folder", path, pem));
 	elseif status == "not-found" then
 		return "not-found";
 	end
-	return rejection("key-unavailable", "the key folder could not be read");
+	return counted(rejection("key-unavailable", "the key folder could not be read"));
 end
 
 ------------------------------------------------------------------------
@@ -558,8 +584,9 @@ end
 -- Asks the key server for kid's key. Calls done(READY | "not-found" |
 -- rejection).
 function sources_methods:lookup_key_server(kid, done)
+	local counted = self:count_fetch("key-server");
 	if not self:begin_request() then
-		done(rejection("key-unavailable", "too many key server requests in flight"));
+		done(counted(rejection("key-unavailable", "too many key server requests in flight")));
 		return;
 	end
 	local url = self.settings.key_server:gsub("/+$", "").."/"..hu_token.asap_key_name(kid);
@@ -568,15 +595,15 @@ function sources_methods:lookup_key_server(kid, done)
 		self:end_request();
 		self:note_server_state(url, result);
 		if result.status == "ok" then
-			done(self:store_fetched(kid, "key server", url, result.body));
+			done(counted(self:store_fetched(kid, "key server", url, result.body)));
 		elseif result.status == "not-found" then
 			done("not-found");
 		elseif result.status == "unusable" then
 			self:log_once("error", "Key server %s returned something other than a PEM public key: %s", url,
 				result.problem);
-			done(rejection("key-unavailable", "the key server returned no usable key for the token's kid"));
+			done(counted(rejection("key-unavailable", "the key server returned no usable key for the token's kid")));
 		else
-			done(rejection("key-unavailable", "the key server is unreachable: "..result.problem));
+			done(counted(rejection("key-unavailable", "the key server is unreachable: "..result.problem)));
 		end
 	end);
 end
@@ -649,12 +676,15 @@ end
 function sources_methods:load_jwks_file()
 	local path = self.settings.jwks_file;
 	self.jwks_loaded_at["JWK Set file"] = self:now();
+	self:count_fetch("jwks-file");
 	local text, err = read_file(path, MAX_JWKS_BYTES);
 	if not text then
+		self:count_fetch_failure("jwks-file");
 		return nil, ("failed to read %s: %s"):format(path, err);
 	end
 	local ok, problem = self:apply_jwks("JWK Set file", text);
 	if not ok then
+		self:count_fetch_failure("jwks-file");
 		return nil, ("%s: %s"):format(path, problem);
 	end
 	return true;
@@ -668,7 +698,9 @@ function sources_methods:refresh_jwks_url(done)
 		table.insert(self.jwks_url_waiters, done);
 		return;
 	end
+	self:count_fetch("jwks-url");
 	if not self:begin_request() then
+		self:count_fetch_failure("jwks-url");
 		done();
 		return;
 	end
@@ -679,9 +711,11 @@ function sources_methods:refresh_jwks_url(done)
 		if result.status == "ok" then
 			local ok, problem = self:apply_jwks("JWK Set URL", result.body);
 			if not ok then
+				self:count_fetch_failure("jwks-url");
 				self:log_once("error", "JWK Set URL %s: the set is unusable, keeping its previous keys: %s", url, problem);
 			end
 		else
+			self:count_fetch_failure("jwks-url");
 			self:log("warn", "JWK Set URL %s: fetch failed, keeping its previous keys: %s", url,
 				result.problem or result.status);
 		end
@@ -1019,7 +1053,9 @@ end
 -- huddleup_keys.verifier_keys(settings) already. Loads the JWK Set file
 -- (raising a configuration error when it is unusable), starts fetching
 -- the JWK Set URL, and hooks Prosody's config reload. options.clock
--- replaces util.time.now, for tests.
+-- replaces util.time.now, for tests. options.fetches and
+-- options.fetch_failures are counter families (huddleup_metrics.lib.lua)
+-- labelled by source: key-folder, key-server, jwks-file or jwks-url.
 function huddleup_keys.new(module, verifier, settings, options)
 	options = options or {};
 	local self = setmetatable({
@@ -1035,6 +1071,8 @@ function huddleup_keys.new(module, verifier, settings, options)
 		checking = {};          -- kid -> true while a background check runs
 		requests_in_flight = 0;
 		server_failures = 0;
+		fetches = options.fetches or NO_COUNTER;
+		fetch_failures = options.fetch_failures or NO_COUNTER;
 		logged_problems = new_cache(LOGGED_PROBLEMS);
 	}, sources_mt);
 	self.dynamic = settings.key_dir ~= nil or settings.key_server ~= nil or settings.jwks_file ~= nil

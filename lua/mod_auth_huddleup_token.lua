@@ -20,6 +20,7 @@ end
 -- Keys selected by the token's kid: huddleup_token_keys, a key folder,
 -- asap_key_server and JWK Sets (huddleup_keys.lib.lua).
 local huddleup_keys = module:require "huddleup_keys";
+local huddleup_metrics = module:require "huddleup_metrics";
 
 local host = module.host;
 
@@ -107,9 +108,19 @@ local function new_verifier()
 	return verifier, config, key_settings;
 end
 
+-- Counters on /metrics (docs/self-hosting.md, "Metrics").
+local accepted_logins = huddleup_metrics.counter(module, "accepted",
+	"Logins accepted: with a moderator or member token, or as a guest without a token", { "kind" });
+local rejected_logins = huddleup_metrics.counter(module, "rejected", "Logins rejected, by reason", { "reason" });
+local key_fetches = huddleup_metrics.counter(module, "key_fetches",
+	"Lookups of a token key in a key folder, key server or JWK Set, by source", { "source" });
+local key_fetch_failures = huddleup_metrics.counter(module, "key_fetch_failures",
+	"Key lookups that failed: the source could not be read or reached, or returned an unusable key", { "source" });
+
 local verifier, verifier_config, key_settings = new_verifier();
 -- Created without key options too, so that a config reload can add them.
-local key_sources = huddleup_keys.new(module, verifier, key_settings);
+local key_sources = huddleup_keys.new(module, verifier, key_settings,
+	{ fetches = key_fetches, fetch_failures = key_fetch_failures });
 local require_room_claim = verifier_config.require_room;
 local token_leeway = verifier_config.leeway or default_leeway;
 local allow_empty_token = module:get_option_boolean("allow_empty_token", false);
@@ -118,8 +129,12 @@ local allow_storage = module:get_option_boolean("allow_anonymous_storage", false
 -- conference. mod_huddleup_moderation checks it at each join.
 local domain_verification = module:get_option_boolean("enable_domain_verification", false);
 
-module:log("info", "Token authentication ready: huddleup.token %s, algorithm %s, issuers %s, empty tokens %s%s",
-	hu_token._VERSION, verifier_config.algorithm, table.concat(verifier_config.issuers, ", "),
+-- The paths show which copy Prosody loaded: module.path is this file, and
+-- package.searchpath repeats require's search for huddleup/token.so.
+module:log("info", "Token authentication ready: huddleup-token %s (%s, %s), algorithm %s, issuers %s, "
+	.."empty tokens %s%s",
+	hu_token._VERSION, tostring(module.path), tostring(package.searchpath("huddleup.token", package.cpath)),
+	verifier_config.algorithm, table.concat(verifier_config.issuers, ", "),
 	allow_empty_token and "allowed" or "rejected", domain_verification and ", domain verification on" or "");
 
 -- Names a session in log lines as Prosody's own log lines do: c2s sessions
@@ -141,6 +156,15 @@ local function loggable(text)
 	return (tostring(text):gsub("%c", "?"):sub(1, 120));
 end
 
+-- The verifier's token size limit when huddleup_token_max_size is unset
+-- (HU_DEFAULT_MAX_SIZE in csrc/include/huddleup/token.h).
+local default_max_size = 8192;
+
+-- Longest URL query that is split into parameters, in bytes: the token
+-- size limit plus 1 KiB for the other parameters (Jitsi Meet adds room=).
+-- A longer query is rejected as token-too-large without being decoded.
+local max_query_size = (verifier_config.max_size or default_max_size) + 1024;
+
 -- Stores the ?token= value of the connection URL on the new session. The
 -- SASL step of the host the session logs in to decides what it means.
 local function store_url_token(event)
@@ -154,6 +178,14 @@ local function store_url_token(event)
 
 	local query = request.url and request.url.query;
 	if query == nil or query == "" then
+		return;
+	end
+
+	-- Every host's hook sees a WebSocket session, and the hosts' limits may
+	-- differ, so the size is stored for the SASL step to compare, and a
+	-- token parsed by a host with a larger limit is left in place.
+	session.huddleup_url_query_size = #query;
+	if #query > max_query_size then
 		return;
 	end
 
@@ -182,6 +214,10 @@ module:hook_global("websocket-session", store_url_token);
 -- Checks the session's token. Returns a table describing the login
 -- ({ guest = true } or { token, claims, moderator }), or nil, reason, detail.
 local function check_session_token(session)
+	local query_size = session.huddleup_url_query_size;
+	if query_size ~= nil and query_size > max_query_size then
+		return nil, "token-too-large", ("URL query is %d bytes; the limit is %d"):format(query_size, max_query_size);
+	end
 	if session.huddleup_token_error then
 		return nil, session.huddleup_token_error, "more than one token parameter in the URL";
 	end
@@ -273,6 +309,7 @@ function sasl_handler_methods:process(message) -- luacheck: ignore 212/message
 	local login, reason, detail = check_session_token(session);
 	if login == nil then
 		log_rejection(session, reason, detail);
+		rejected_logins:with_labels(reason):add(1);
 		return "failure", "not-authorized", reason;
 	end
 
@@ -282,8 +319,10 @@ function sasl_handler_methods:process(message) -- luacheck: ignore 212/message
 		-- Read by Prosody 13 only, which gives this role to the session
 		-- instead of the host's default role for accounts.
 		self.role = "prosody:guest";
+		accepted_logins:with_labels("guest"):add(1);
 		module:log("debug", "Session %s logged in as a guest without a token", session_label(session));
 	else
+		accepted_logins:with_labels(login.moderator and "moderator" or "member"):add(1);
 		module:log("debug", "Session %s logged in with token %s (moderator: %s)",
 			session_label(session), hu_token.hash_prefix(login.token), tostring(login.moderator));
 	end

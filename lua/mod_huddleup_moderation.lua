@@ -20,6 +20,7 @@ local cache = require "util.cache";
 local nodeprep = require "util.encodings".stringprep.nodeprep;
 local modulemanager = require "core.modulemanager";
 local hu_token = require "huddleup.token";
+local huddleup_metrics = module:require "huddleup_metrics";
 
 -- Reads a string option that must be one of the given values, the first
 -- being the default. Prosody 13's module:get_option_enum logs a bad value
@@ -72,6 +73,16 @@ local function find_main_muc_host()
 end
 
 local main_muc_host = find_main_muc_host();
+
+-- Counters on /metrics (docs/self-hosting.md, "Metrics"). Grants of
+-- owner or admin are counted by affiliation.
+local owner_grants = huddleup_metrics.counter(module, "owner_grants",
+	"Owner and admin affiliations granted: at the join of a moderator token, or by a token owner",
+	{ "affiliation", "by" });
+local vetoed_owner_grants = huddleup_metrics.counter(module, "owner_grants_vetoed",
+	"Owner and admin grants vetoed by the owner lock, by reason", { "affiliation", "reason" });
+local vetoed_owner_removals = huddleup_metrics.counter(module, "owner_removals_vetoed",
+	"Removals of a token moderator's owner affiliation vetoed by the owner lock");
 
 -- The room check runs before Prosody's own checks. Owner is granted before
 -- the members-only check (-5), so that a moderator token enters a room
@@ -447,6 +458,9 @@ local function apply_join_affiliation(event, owner_stage)
 	-- The occupant's role was computed from its old affiliation before
 	-- this event, and set_affiliation only updates occupants already in the room.
 	occupant.role = room:get_default_role(affiliation) or nil;
+	if affiliation == "owner" then
+		owner_grants:with_labels("owner", "moderator-token"):add(1);
+	end
 	module:log("info", "Set %s to %s/%s in %s", bare_jid, affiliation, occupant.role or "none", room.jid);
 end
 
@@ -491,14 +505,17 @@ local function check_affiliation_change(event)
 		local actor_is_token_owner = actor ~= nil and room:get_affiliation(actor) == "owner"
 			and has_moderator_token(jid_bare(actor), conference);
 		if not actor_is_token_owner then
+			vetoed_owner_grants:with_labels(event.affiliation, "no-moderator-token"):add(1);
 			return veto(event, "grant without a moderator token");
 		end
 		if not allow_grant then
+			vetoed_owner_grants:with_labels(event.affiliation, "grants-disabled"):add(1);
 			return veto(event, "grant by a token owner (huddleup_moderation_allow_grant is false)");
 		end
 		if event.data == nil then
 			event.data = { huddleup_granted_by = jid_bare(actor) };
 		end
+		owner_grants:with_labels(event.affiliation, "token-owner"):add(1);
 		module:log("info", "Token owner %s granted %s to %s in %s", actor, event.affiliation, jid, room.jid);
 		return;
 	end
@@ -506,6 +523,7 @@ local function check_affiliation_change(event)
 	if event.previous_affiliation == "owner" and rank < previous_rank
 		and has_moderator_token(jid, conference)
 		and not (actor ~= nil and room:get_affiliation(actor) == "owner") then
+		vetoed_owner_removals:with_labels():add(1);
 		return veto(event, "removal of a token moderator's owner affiliation");
 	end
 end
@@ -641,8 +659,9 @@ if on_expiry == "kick" then
 	module:hook("muc-room-destroyed", stop_expiry_on_destroy);
 end
 
-module:log("info", "Moderation ready: grants by token owners %s, room creation %s, on token expiry %s%s%s",
-	allow_grant and "allowed" or "vetoed",
+module:log("info", "Moderation ready: huddleup-token %s (%s), grants by token owners %s, room creation %s, "
+	.."on token expiry %s%s%s",
+	hu_token._VERSION, tostring(module.path), allow_grant and "allowed" or "vetoed",
 	wait_for_host and "by moderator tokens only" or (restrict_room_creation and "by tokens only" or "open to guests"),
 	on_expiry,
 	domain_verification and ", domain verification against "..domain_base or "",

@@ -863,6 +863,124 @@ describe("config reload", function ()
 	end);
 end);
 
+describe("fetch counters", function ()
+	local server = "http://127.0.0.1:8080/asap";
+
+	-- A counter family that counts by its one label value.
+	local function new_counter_family()
+		local family = { counts = {} };
+		function family:with_labels(source)
+			return {
+				add = function (_, amount)
+					family.counts[source] = (family.counts[source] or 0) + amount;
+				end;
+			};
+		end
+		return family;
+	end
+
+	-- Creates key sources as new_sources does, with counter families.
+	-- Returns the sources, the fetch counts and the failure counts by
+	-- source, and the module.
+	local function counted_sources(options)
+		local module = new_module(options);
+		local settings = huddleup_keys.read_options(module);
+		local verifier = hu_token.new({ issuers = { APP }; keys = huddleup_keys.verifier_keys(settings, false) });
+		local fetches, failures = new_counter_family(), new_counter_family();
+		local sources = huddleup_keys.new(module, verifier, settings, {
+			clock = function () return clock.now; end;
+			fetches = fetches;
+			fetch_failures = failures;
+		});
+		return sources, fetches.counts, failures.counts, module;
+	end
+
+	it("counts key folder lookups and unusable keys", function ()
+		local dir = new_key_dir("folder-counted");
+		put_key(dir, "rsa-old", rsa_old.public_pem);
+		put_key(dir, "private", rsa_new.private_pem);
+		local sources, fetches, failures = counted_sources({ huddleup_token_key_dir = dir });
+
+		assert.is_true(check(sources, sign(rsa_old, "rsa-old")).ready);
+		assert.equal(1, fetches["key-folder"]);
+		assert.is_true(check(sources, sign(rsa_old, "rsa-old")).ready);
+		assert.equal(1, fetches["key-folder"], "a cached key is not looked up again");
+		assert.equal("unknown-key", check(sources, sign(rsa_new, "nobody")).reason);
+		assert.equal(2, fetches["key-folder"]);
+		assert.is_nil(failures["key-folder"], "a missing file is no failure");
+		assert.equal("key-unavailable", check(sources, sign(rsa_new, "private")).reason);
+		assert.equal(3, fetches["key-folder"]);
+		assert.equal(1, failures["key-folder"]);
+	end);
+
+	it("counts key server fetches once each, and their failures", function ()
+		local sources, fetches, failures, module = counted_sources({ asap_key_server = server,
+			huddleup_token_key_server_retries = 1 });
+
+		check(sources, sign(rsa_old, "rsa-old"));
+		respond(last_request(), rsa_old.public_pem, 200);
+		check(sources, sign(rsa_new, "nobody"));
+		respond(last_request(), "not found", 404);
+		assert.equal(2, fetches["key-server"]);
+		assert.is_nil(failures["key-server"]);
+
+		local result = wait_async(sources, sign(rsa_new, "down"));
+		respond(last_request(), "connection refused", 0);
+		assert.equal(1, module:run_timers(10));
+		respond(last_request(), "connection refused", 0);
+		assert.equal("key-unavailable", result.reason);
+		assert.equal(3, fetches["key-server"], "a retry is part of the same fetch");
+		assert.equal(1, failures["key-server"]);
+
+		check(sources, sign(rsa_new, "not-a-key"));
+		respond(last_request(), "hello", 200);
+		assert.equal(4, fetches["key-server"]);
+		assert.equal(2, failures["key-server"]);
+	end);
+
+	it("counts a key server fetch refused when too many are in flight", function ()
+		local sources, fetches, failures = counted_sources({ asap_key_server = server });
+		for i = 1, 65 do
+			check(sources, sign(rsa_old, "kid-"..i));
+		end
+		assert.equal(65, fetches["key-server"]);
+		assert.equal(1, failures["key-server"]);
+	end);
+
+	it("counts JWK Set file reads and unusable sets", function ()
+		local path = work_dir.."/set-counted.json";
+		write_file(path, '{"keys":['..jwk_of(rsa_old, "rsa-old")..']}');
+		local _, fetches, failures, module = counted_sources({ huddleup_token_jwks_file = path });
+		assert.equal(1, fetches["jwks-file"]);
+
+		write_file(path, "not json");
+		module.global_hooks["config-reloaded"]({});
+		assert.equal(2, fetches["jwks-file"]);
+		assert.equal(1, failures["jwks-file"]);
+	end);
+
+	it("counts JWK Set URL fetches and failures", function ()
+		local url = "http://127.0.0.1:8080/jwks.json";
+		local sources, fetches, failures = counted_sources({ huddleup_token_jwks_url = url,
+			huddleup_token_key_server_retries = 0 });
+		assert.equal(1, fetches["jwks-url"]);
+		respond(last_request(), "server error", 500);
+		assert.equal(1, failures["jwks-url"]);
+
+		clock.now = clock.now + 11;
+		check(sources, sign(rsa_old, "rsa-old"));
+		respond(last_request(), '{"keys":['..jwk_of(rsa_old, "rsa-old")..']}', 200);
+		assert.equal(2, fetches["jwks-url"]);
+		assert.equal(1, failures["jwks-url"]);
+
+		clock.now = clock.now + 11;
+		check(sources, sign(rsa_new, "rsa-new"));
+		respond(last_request(), '{"keys":[{"kty":"oct"}]}', 200);
+		assert.equal(3, fetches["jwks-url"]);
+		assert.equal(2, failures["jwks-url"]);
+	end);
+end);
+
 describe("logs", function ()
 	it("never contain a token, a secret or key material", function ()
 		local dir = new_key_dir("folder-logs");
@@ -944,6 +1062,18 @@ describe("mod_auth_huddleup_token with key sources", function ()
 		assert.equal("not-authorized", result.condition);
 		assert.equal("key-unavailable", result.text);
 		assert.truthy(world.log_text("warn"):find("key-unavailable", 1, true));
+	end);
+
+	it("counts key server fetches and failures on its counters", function ()
+		local world = load_plugin({ asap_key_server = server, huddleup_token_key_server_retries = 0 });
+		login(world, sign(rsa_old, "rsa-old"));
+		respond(last_request(), rsa_old.public_pem, 200);
+		login(world, sign(rsa_new, "rsa-new"));
+		respond(last_request(), "connection refused", 0);
+		assert.equal(2, world.metric_value("key_fetches", "key-server"));
+		assert.equal(1, world.metric_value("key_fetch_failures", "key-server"));
+		assert.equal(1, world.metric_value("rejected", "key-unavailable"));
+		assert.equal(1, world.metric_value("accepted", "member"));
 	end);
 
 	it("takes a key folder added by a config reload", function ()

@@ -268,6 +268,81 @@ describe("mod_auth_huddleup_token URL token", function()
 	end);
 end);
 
+describe("mod_auth_huddleup_token URL query size", function()
+	-- The default token size limit (8192 bytes) plus 1 KiB.
+	local default_limit = 8192 + 1024;
+
+	-- Returns a query of exactly `size` bytes with one token parameter.
+	local function query_of_size(size)
+		return "token="..("a"):rep(size - #"token=");
+	end
+
+	it("parses a query at the limit", function()
+		local world = load_plugin();
+		local session = websocket_session(world, query_of_size(default_limit));
+		assert.equal(default_limit - #"token=", #session.huddleup_token);
+		local _, _, text = login(world, session);
+		assert.equal("invalid-encoding", text);
+	end);
+
+	it("rejects a longer query without decoding it", function()
+		local world = load_plugin();
+		local session = websocket_session(world, query_of_size(default_limit + 1));
+		assert.is_nil(session.huddleup_token);
+		assert.is_nil(session.huddleup_token_error);
+		local status, condition, text = login(world, session);
+		assert.equal("failure", status);
+		assert.equal("not-authorized", condition);
+		assert.equal("token-too-large", text);
+	end);
+
+	it("rejects a long query of many token parameters", function()
+		local world = load_plugin();
+		local query = ("token=a&"):rep(2000);
+		local session = websocket_session(world, query);
+		assert.is_nil(session.huddleup_token_error);
+		local _, _, text = login(world, session);
+		assert.equal("token-too-large", text);
+	end);
+
+	it("follows huddleup_token_max_size", function()
+		local world = load_plugin({ app_id = "huddleup", app_secret = secret, huddleup_token_max_size = 4096 });
+		local _, _, at_limit = login(world, websocket_session(world, query_of_size(4096 + 1024)));
+		local _, _, over_limit = login(world, websocket_session(world, query_of_size(4096 + 1025)));
+		assert.equal("invalid-encoding", at_limit);
+		assert.equal("token-too-large", over_limit);
+	end);
+
+	it("logs the sizes without the query", function()
+		local world = load_plugin();
+		login(world, websocket_session(world, query_of_size(default_limit + 1)));
+		local warning = world.log_text("warn");
+		assert.matches("token-too-large", warning, 1, true);
+		assert.matches(("URL query is %d bytes; the limit is %d"):format(default_limit + 1, default_limit), warning, 1, true);
+		assert.not_matches("aaaaaaaaaaaaaaaaaaaa", world.log_text(), 1, true);
+	end);
+
+	-- A WebSocket session reaches the hooks of every host before it names
+	-- its host, so each host must apply its own limit whatever the order.
+	it("applies each host's limit to a shared WebSocket session", function()
+		for _, small_first in ipairs({ true, false }) do
+			local small = load_plugin({ app_id = "huddleup", app_secret = secret, huddleup_token_max_size = 4096 });
+			local large = load_plugin();
+			local session = { id = "c2s-shared", type = "c2s_unauthed" };
+			local event = { session = session, request = { url = { query = query_of_size(6000) } } };
+			local order = small_first and { small, large } or { large, small };
+			for _, world in ipairs(order) do
+				world.fire_global("websocket-session", event);
+			end
+
+			local _, _, small_text = login(small, session);
+			local _, _, large_text = login(large, session);
+			assert.equal("token-too-large", small_text);
+			assert.equal("invalid-encoding", large_text);
+		end
+	end);
+end);
+
 describe("mod_auth_huddleup_token SASL", function()
 	local world;
 	before_each(function()
@@ -503,5 +578,81 @@ describe("mod_auth_huddleup_token with the real verifier", function()
 		local hu_token = require "huddleup.token";
 		assert.matches(hu_token.hash_prefix(token), world.log_text("warn"), 1, true);
 		assert.not_matches(token, world.log_text(), 1, true);
+	end);
+end);
+
+describe("mod_auth_huddleup_token metrics", function()
+	local function load_with(options, api)
+		local stub = new_stub_hu_token();
+		return fake.load(plugin_path, {
+			options = options or { app_id = "huddleup", app_secret = secret };
+			preload = { ["huddleup.token"] = stub };
+			api = api;
+		});
+	end
+
+	it("declares its counters with their labels", function()
+		local world = load_with();
+		assert.same({ "kind" }, world.metrics.accepted.label_keys);
+		assert.same({ "reason" }, world.metrics.rejected.label_keys);
+		assert.same({ "source" }, world.metrics.key_fetches.label_keys);
+		assert.same({ "source" }, world.metrics.key_fetch_failures.label_keys);
+		assert.equal("", world.metrics.accepted.unit);
+	end);
+
+	it("counts accepted tokens by kind", function()
+		local world = load_with();
+		login(world, websocket_session(world, "token=moderator-token"));
+		login(world, websocket_session(world, "token=member-token"));
+		login(world, websocket_session(world, "token=member-token"));
+		assert.equal(1, world.metric_value("accepted", "moderator"));
+		assert.equal(2, world.metric_value("accepted", "member"));
+		assert.is_nil(world.metric_value("accepted", "guest"));
+		assert.same({}, world.metrics.rejected.values);
+	end);
+
+	it("counts guests without a token", function()
+		local world = load_with({ app_id = "huddleup", app_secret = secret, allow_empty_token = true });
+		login(world, websocket_session(world, "room=standup"));
+		assert.equal(1, world.metric_value("accepted", "guest"));
+	end);
+
+	it("counts rejections by reason", function()
+		local world = load_with();
+		login(world, websocket_session(world, "token=expired-token"));
+		login(world, websocket_session(world, "token=forged-token"));
+		login(world, websocket_session(world, "token=forged-token"));
+		login(world, websocket_session(world, nil));
+		login(world, websocket_session(world, "token=a&token=b"));
+		assert.equal(1, world.metric_value("rejected", "token-expired"));
+		assert.equal(2, world.metric_value("rejected", "signature-mismatch"));
+		assert.equal(1, world.metric_value("rejected", "missing-token"));
+		assert.equal(1, world.metric_value("rejected", "invalid-encoding"));
+		assert.same({}, world.metrics.accepted.values);
+	end);
+
+	it("falls back to module:measure without module:metric", function()
+		local measured = {};
+		local world = load_with(nil, {
+			metric = false;
+			measure = function(_, name, stat_type)
+				assert.equal("counter", stat_type);
+				return function(amount)
+					measured[name] = (measured[name] or 0) + amount;
+				end;
+			end;
+		});
+		login(world, websocket_session(world, "token=member-token"));
+		login(world, websocket_session(world, "token=forged-token"));
+		login(world, websocket_session(world, "token=forged-token"));
+		assert.equal(1, measured.accepted_member);
+		assert.equal(2, measured["rejected_signature-mismatch"]);
+	end);
+
+	it("logs its version and the files it was loaded from", function()
+		local world = load_with(nil, { path = "/opt/plugins/mod_auth_huddleup_token.lua" });
+		local ready = world.log_text("info"):match("Token authentication ready: [^\n]*");
+		assert.matches("huddleup-token 0.1.0-stub", ready, 1, true);
+		assert.matches("/opt/plugins/mod_auth_huddleup_token.lua", ready, 1, true);
 	end);
 end);

@@ -41,6 +41,7 @@ local function c_room_normalize(name)
 end
 
 local stub_hu_token = {
+	_VERSION = "0.1.0-stub";
 	room_matches = function(claim, node)
 		return claim == "*" or c_room_normalize(claim) == c_room_normalize(node);
 	end;
@@ -1082,5 +1083,93 @@ describe("mod_huddleup_moderation on Prosody 13", function()
 		local world = load_plugin({ huddleup_moderation_on_expiry = "kick" }, { api = api });
 		join(world, new_room(world, "standup"), member(world));
 		assert.equal(1, #world.timers);
+	end);
+end);
+
+describe("mod_huddleup_moderation metrics", function()
+	local world, room;
+	before_each(function()
+		reset();
+		world = load_plugin();
+		room = new_room(world, "standup");
+	end);
+
+	it("declares its counters with their labels", function()
+		assert.same({ "affiliation", "by" }, world.metrics.owner_grants.label_keys);
+		assert.same({ "affiliation", "reason" }, world.metrics.owner_grants_vetoed.label_keys);
+		assert.same({}, world.metrics.owner_removals_vetoed.label_keys);
+	end);
+
+	it("counts owner granted at a moderator's join", function()
+		join(world, room, member(world));
+		join(world, room, moderator(world));
+		assert.equal(1, world.metric_value("owner_grants", "owner", "moderator-token"));
+	end);
+
+	it("does not count the creator's owner affiliation", function()
+		join(world, room, moderator(world));
+		assert.same({}, world.metrics.owner_grants.values);
+	end);
+
+	it("does not count member affiliations", function()
+		join(world, room, moderator(world));
+		join(world, room, member(world));
+		assert.same({}, world.metrics.owner_grants.values);
+	end);
+
+	it("counts a token owner's grants by affiliation", function()
+		local owner, bob, carol = moderator(world), member(world), member(world);
+		join(world, room, owner);
+		join(world, room, bob);
+		join(world, room, carol);
+		assert.is_true(request_affiliation(room, owner, bob, "owner"));
+		assert.is_true(request_affiliation(room, owner, carol, "admin"));
+		assert.equal(1, world.metric_value("owner_grants", "owner", "token-owner"));
+		assert.equal(1, world.metric_value("owner_grants", "admin", "token-owner"));
+	end);
+
+	it("counts vetoed grants by affiliation and reason", function()
+		local bob = member(world);
+		join(world, room, moderator(world));
+		join(world, room, bob);
+		request_affiliation(room, focus(world), bob, "owner");
+		request_affiliation(room, focus(world), bob, "admin");
+		request_affiliation(room, focus(world), bob, "owner");
+		assert.equal(2, world.metric_value("owner_grants_vetoed", "owner", "no-moderator-token"));
+		assert.equal(1, world.metric_value("owner_grants_vetoed", "admin", "no-moderator-token"));
+		assert.same({}, world.metrics.owner_removals_vetoed.values);
+	end);
+
+	it("counts Prosody's creator grant to a member token as vetoed", function()
+		join(world, room, member(world));
+		assert.equal(1, world.metric_value("owner_grants_vetoed", "owner", "no-moderator-token"));
+	end);
+
+	it("counts grants vetoed because grants are disabled", function()
+		world = load_plugin({ huddleup_moderation_allow_grant = false });
+		room = new_room(world, "standup");
+		local owner, bob = moderator(world), member(world);
+		join(world, room, owner);
+		join(world, room, bob);
+		request_affiliation(room, owner, bob, "owner");
+		assert.equal(1, world.metric_value("owner_grants_vetoed", "owner", "grants-disabled"));
+	end);
+
+	it("counts vetoed removals of a token owner", function()
+		local owner = moderator(world);
+		join(world, room, owner);
+		join(world, room, member(world));
+		-- Another module acting as the server; Prosody itself refuses a
+		-- member's request before muc-pre-set-affiliation.
+		room:set_affiliation(true, jid_bare(owner.full_jid), "member");
+		assert.equal(1, world.metric_value("owner_removals_vetoed"));
+		assert.same({}, world.metrics.owner_grants_vetoed.values);
+	end);
+
+	it("logs its version and the file it was loaded from", function()
+		world = load_plugin(nil, { api = { path = "/opt/plugins/mod_huddleup_moderation.lua" } });
+		local ready = world.log_text("info"):match("Moderation ready: [^\n]*");
+		assert.matches("huddleup-token 0.1.0-stub", ready, 1, true);
+		assert.matches("/opt/plugins/mod_huddleup_moderation.lua", ready, 1, true);
 	end);
 end);

@@ -116,6 +116,25 @@ local function new_module_api(host, name, options, world, host_options)
 		return timer;
 	end
 
+	-- Records a metric family in world.metrics[name], as Prosody's
+	-- module:metric does without the host label. Counters only.
+	-- with_labels() checks the label count as util.openmetrics does.
+	function api:metric(metric_type, metric_name, unit, description, label_keys)
+		assert(metric_type == "counter", "the fake module:metric supports counters only");
+		local family = { unit = unit, description = description, label_keys = label_keys or {}, values = {} };
+		world.metrics[metric_name] = family;
+		function family:with_labels(...)
+			assert(select("#", ...) == #self.label_keys, "label count does not match the label keys");
+			local key = table.concat({ ... }, "/");
+			return {
+				add = function (_, amount)
+					family.values[key] = (family.values[key] or 0) + amount;
+				end;
+			};
+		end
+		return family;
+	end
+
 	-- Loads <lib>.lib.lua from the plugin's folder in the plugin's
 	-- environment, as Prosody's module:require does.
 	function api:require(lib)
@@ -138,7 +157,7 @@ function fake.load(path, spec)
 	spec = spec or {};
 	local host = spec.host or "meet.jitsi.test";
 	local name = path:match("mod_([^/]+)%.lua$");
-	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {}, timers = {} };
+	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {}, timers = {}, metrics = {} };
 	world.module = new_module_api(host, name, spec.options or {}, world, spec.host_options or {});
 	for method_name, method in pairs(spec.api or {}) do
 		world.module[method_name] = method;
@@ -170,6 +189,13 @@ function fake.load(path, spec)
 
 	function world.fire_global(event_name, event)
 		return fire(world.global_hooks, event_name, event);
+	end
+
+	-- Returns the count of counter `name` for the given label values, or
+	-- nil when nothing was counted there.
+	function world.metric_value(metric_name, ...)
+		local family = world.metrics[metric_name];
+		return family and family.values[table.concat({ ... }, "/")];
 	end
 
 	-- Returns the log lines at `level` joined by newlines.

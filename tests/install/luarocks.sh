@@ -63,18 +63,19 @@ else
 	fail "the C module is missing: $module_file"
 fi
 
+# The Prosody modules and the libraries they load with module:require.
 prosody_modules=0
-for source_module in "$source_dir"/lua/mod_*.lua; do
+for source_module in "$source_dir"/lua/*.lua; do
 	name=$(basename "$source_module")
 	prosody_modules=$((prosody_modules + 1))
 	if cmp -s "$source_module" "$plugin_dir/$name"; then
 		echo "ok: $plugin_dir/$name"
 	else
-		fail "the Prosody module $name is missing from $plugin_dir or differs from lua/$name"
+		fail "$name is missing from $plugin_dir or differs from lua/$name"
 	fi
 done
 if [ "$prosody_modules" -eq 0 ]; then
-	fail "no lua/mod_*.lua files in $source_dir"
+	fail "no lua/*.lua files in $source_dir"
 fi
 
 if luarocks --lua-version=5.4 --tree "$tree" list --porcelain huddleup-token | grep -q '^huddleup-token'; then

@@ -27,12 +27,15 @@ function usage(defaultVersions) {
   return `options:
   --cli PATH                the huddleup-token command (build/huddleup-token)
   --lua-cpath DIR           folder that contains huddleup/token.so (build/lua)
-  --source-dir DIR          repository root, for plugin_paths (default: ${defaultSourceDir})
+  --source-dir DIR          repository root (default: ${defaultSourceDir})
+  --plugin-dir DIR          folder of the Prosody modules for plugin_paths, such as an
+                            installed copy (default: SOURCE-DIR/lua)
   --prosody-versions LIST   comma-separated Prosody versions to run on: ${PROSODY_VERSIONS.join(', ')}
                             (default: ${defaultVersions})
   --prosody13-dir DIR       folder for Prosody 13, passed to scripts/prosody13.sh
                             (default: SOURCE-DIR/build/prosody13)
-  --only TEXT               run only the scenarios whose name contains TEXT
+  --only TEXT               run only the scenarios whose name contains TEXT, or with
+                            run.mjs the group TEXT (token-path)
   --log-level LEVEL         Prosody log level: debug, info, warn or error (default: info)
   --keep                    keep Prosody's temporary folder (config, log) after the run`;
 }
@@ -48,6 +51,7 @@ export function parseCommandLine(argv, { defaultVersions = PROSODY_VERSIONS.join
         cli: { type: 'string' },
         'lua-cpath': { type: 'string' },
         'source-dir': { type: 'string', default: defaultSourceDir },
+        'plugin-dir': { type: 'string' },
         'prosody-versions': { type: 'string', default: defaultVersions },
         'prosody13-dir': { type: 'string' },
         only: { type: 'string', default: '' },
@@ -82,6 +86,7 @@ export function parseCommandLine(argv, { defaultVersions = PROSODY_VERSIONS.join
     cliPath: path.resolve(values.cli),
     luaCpathDir: path.resolve(values['lua-cpath']),
     sourceDir,
+    pluginDir: path.resolve(values['plugin-dir'] ?? path.join(sourceDir, 'lua')),
     prosodyVersions: versions,
     prosody13Dir: path.resolve(values['prosody13-dir'] ?? path.join(sourceDir, 'build', 'prosody13')),
     only: values.only,
@@ -122,12 +127,13 @@ export async function resolveProsody(version, { sourceDir, prosody13Dir }) {
   return { version, prosodyCommand, prosodyctlCommand: await writeProsody13Ctl(prosody13Dir) };
 }
 
-async function checkInputs({ cliPath, luaCpathDir, sourceDir }) {
+async function checkInputs({ cliPath, luaCpathDir, sourceDir, pluginDir = path.join(sourceDir, 'lua') }) {
   await access(cliPath, constants.X_OK).catch(() => {
     throw new Error(`${cliPath} is not an executable file; build the project first (cmake --build build)`);
   });
-  await access(path.join(sourceDir, 'lua', 'mod_auth_huddleup_token.lua')).catch(() => {
-    throw new Error(`${sourceDir}/lua/mod_auth_huddleup_token.lua not found; pass the repository root as --source-dir`);
+  await access(path.join(pluginDir, 'mod_auth_huddleup_token.lua')).catch(() => {
+    throw new Error(`${pluginDir}/mod_auth_huddleup_token.lua not found; pass the repository root as --source-dir, `
+      + 'or the folder of the installed Prosody modules as --plugin-dir');
   });
   await access(path.join(luaCpathDir, 'huddleup', 'token.so')).catch(() => {
     throw new Error(`${luaCpathDir}/huddleup/token.so not found; build the project first (cmake --build build)`);

@@ -82,14 +82,16 @@ function mucComponent(host, options = [], modules = []) {
 
 // Returns the config: the global section, then `hostsConfig` when given,
 // else the VirtualHosts and MUC components of the end-to-end scenarios.
-function buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig }) {
+function buildConfig({
+  dir, pluginDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig, globalModules, globalConfig,
+}) {
   const q = luaString;
   return `-- Generated for one end-to-end run; deleted when the run ends.
 run_as_root = true
 pidfile = ${q(path.join(dir, 'prosody.pid'))}
 data_path = ${q(path.join(dir, 'data'))}
 certificates = ${q(path.join(dir, 'certs'))}
-plugin_paths = { ${q(path.join(sourceDir, 'lua'))}, ${q(fixturesDir)} }
+plugin_paths = { ${q(pluginDir)}, ${q(fixturesDir)} }
 log = { { levels = { min = ${q(logLevel)} }, to = "file", filename = ${q(path.join(dir, 'prosody.log'))} } }
 admins = { ${q(FOCUS_JID)} }
 
@@ -101,14 +103,14 @@ http_ports = { ${httpPort} }
 https_ports = {}
 use_ipv6 = false
 
-modules_enabled = { "saslauth", "disco", "bosh", "websocket" }
+modules_enabled = { ${['saslauth', 'disco', 'bosh', 'websocket', ...globalModules].map(q).join(', ')} }
 modules_disabled = { "s2s" }
 
 http_default_host = ${q(DOMAIN)}
 consider_websocket_secure = true
 consider_bosh_secure = true
 c2s_require_encryption = false
-
+${globalConfig}
 ${hostsConfig ?? defaultHostsConfig({ appId, appSecret })}`;
 }
 
@@ -181,11 +183,14 @@ async function registerFocus({ prosodyctlCommand, configPath, env, focusPassword
 }
 
 // Registers the focus user, starts Prosody and waits until its BOSH
-// endpoint returns 200. The options are sourceDir (the repository, for
-// plugin_paths), luaCpathDir (the folder that contains huddleup/token.so),
+// endpoint returns 200. The options are sourceDir (the repository),
+// pluginDir (the folder of the Prosody modules for plugin_paths, by
+// default SOURCE-DIR/lua), luaCpathDir (the folder that contains huddleup/token.so),
 // appId, appSecret, focusPassword, logLevel ("info" by default), keepDir,
 // and extraConfig (Lua config text appended to the generated config, such
-// as more VirtualHost sections). hostsConfig, when given, replaces the
+// as more VirtualHost sections), globalModules (more global
+// modules_enabled) and globalConfig (Lua config text for the global
+// section, before the hosts). hostsConfig, when given, replaces the
 // default VirtualHosts and components. That text starts in the global
 // section, so it may begin with global options. The focus user is
 // registered only when focusPassword is given, and needs AUTH_DOMAIN.
@@ -194,8 +199,9 @@ async function registerFocus({ prosodyctlCommand, configPath, env, focusPassword
 // pid, version, readLog(), stop() }. stop() ends Prosody with SIGTERM,
 // then SIGKILL after 5 s, and deletes the folder unless keepDir is set.
 export async function startProsody({
-  sourceDir, luaCpathDir, appId, appSecret, focusPassword, prosodyCommand = 'prosody',
-  prosodyctlCommand = 'prosodyctl', logLevel = 'info', keepDir = false, extraConfig = '', hostsConfig,
+  sourceDir, pluginDir = path.join(sourceDir, 'lua'), luaCpathDir, appId, appSecret, focusPassword,
+  prosodyCommand = 'prosody', prosodyctlCommand = 'prosodyctl', logLevel = 'info', keepDir = false, extraConfig = '',
+  hostsConfig, globalModules = [], globalConfig = '',
 }) {
   const dir = await mkdtemp(path.join(tmpdir(), 'huddleup-prosody-'));
   await mkdir(path.join(dir, 'data'));
@@ -204,7 +210,9 @@ export async function startProsody({
   const configPath = path.join(dir, 'prosody.cfg.lua');
   const logPath = path.join(dir, 'prosody.log');
   await writeFile(configPath,
-    buildConfig({ dir, sourceDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig }) + extraConfig);
+    buildConfig({
+      dir, pluginDir, httpPort, c2sPort, appId, appSecret, logLevel, hostsConfig, globalModules, globalConfig,
+    }) + extraConfig);
 
   // Prosody drops relative entries from package.cpath, so the folder must
   // be absolute. The trailing ;; keeps Lua's default search path.
