@@ -2,14 +2,14 @@
 // against huddleup_token, and per login plus MUC join, plain MUC against
 // mod_huddleup_moderation.
 //
-// Each measurement starts a fresh Prosody on 127.0.0.1 (tests/e2e/lib),
-// warms it up, then runs a fixed number of logins over WebSocket and reads
-// Prosody's utime + stime from /proc/PID/stat before and after. The client
-// is a raw RFC 7395 client on the `ws` package, so that it stays cheap.
-// Configs alternate (stock, huddleup, stock, huddleup, ...) and the
-// report gives the median and the spread of the rounds, because a shared
-// machine is noisy. Only the ratios matter: the absolute numbers depend on
-// the machine.
+// Each round starts one Prosody per config on 127.0.0.1 (tests/e2e/lib),
+// warms both up, then runs a fixed number of logins over WebSocket on each
+// and reads each Prosody's utime + stime from /proc/PID/stat before and
+// after. Every client alternates between the two Prosodies, attempt by
+// attempt, so that a change in the machine's load hits both alike. The
+// client is a raw RFC 7395 client on the `ws` package, so that it stays
+// cheap. The report gives the median and the spread of the rounds'
+// ratios. Only the ratios carry over to other machines.
 //
 // Usage: node bench/prosody_login.mjs --cli build/huddleup-token
 //          --lua-cpath build/lua [--smoke] [options]; --help lists them.
@@ -38,9 +38,13 @@ const APP_ID = 'huddleup-bench';
 // until the timeout fires. A login takes milliseconds, so 2 s is plenty
 // here and keeps the number of pending tasks small.
 const C2S_TIMEOUT_S = 2;
+// Time to wait after the warm-up and after the measured attempts, so that
+// the c2s_timeout tasks those attempts started have fired.
+const TIMER_WAIT_MS = C2S_TIMEOUT_S * 1000 + 500;
 const STEP_TIMEOUT_MS = 10000;
 
-// The targets: huddleup CPU per attempt over stock CPU per attempt.
+// Each target is the maximum ratio of huddleup's Prosody CPU time per
+// attempt to stock's.
 const SCENARIOS = {
   login: {
     title: 'Login (connect, SASL ANONYMOUS, bind, close)',
@@ -66,9 +70,9 @@ function usage() {
   --cli PATH          the huddleup-token command (build/huddleup-token)
   --lua-cpath DIR     folder that contains huddleup/token.so (build/lua)
   --source-dir DIR    repository root, for plugin_paths (default: ${sourceDirDefault})
-  --logins N          measured attempts per run (default 3000)
-  --warmup N          attempts before each measurement (default 300)
-  --rounds N          runs of each config per scenario, alternating (default 5)
+  --logins N          measured attempts per config and round (default 2000)
+  --warmup N          attempts per config before each measurement (default 300)
+  --rounds N          rounds per scenario, each on fresh Prosodies (default 5)
   --concurrency N     clients logging in at the same time (default 2)
   --scenarios LIST    comma-separated: login, join (default: both)
   --build-type TEXT   CMAKE_BUILD_TYPE of the build, printed with the machine
@@ -125,7 +129,7 @@ function parseCommandLine(argv) {
 
   const smokeEnv = process.env.HU_BENCH_SMOKE;
   const smoke = values.smoke || (smokeEnv !== undefined && smokeEnv !== '' && smokeEnv !== '0');
-  values.logins ??= smoke ? '200' : '3000';
+  values.logins ??= smoke ? '200' : '2000';
   values.warmup ??= smoke ? '20' : '300';
   values.rounds ??= smoke ? '1' : '5';
 
@@ -257,13 +261,13 @@ class FrameReader {
 
   // Returns the next frame, or raises when the connection fails, closes or
   // sends nothing for STEP_TIMEOUT_MS.
-  async next(what) {
+  async next(step) {
     const deadline = Date.now() + STEP_TIMEOUT_MS;
     while (this.frames.length === 0) {
-      if (this.closeError) throw new Error(`${what}: connection failed: ${this.closeError.message}`);
-      if (this.closed) throw new Error(`${what}: the server closed the connection`);
+      if (this.closeError) throw new Error(`${step}: connection failed: ${this.closeError.message}`);
+      if (this.closed) throw new Error(`${step}: the server closed the connection`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`${what}: timed out after ${STEP_TIMEOUT_MS} ms`);
+      if (remaining <= 0) throw new Error(`${step}: timed out after ${STEP_TIMEOUT_MS} ms`);
       let timer;
       await new Promise((resolve) => {
         this.waiter = resolve;
@@ -275,9 +279,9 @@ class FrameReader {
   }
 
   // Skips frames until one starts with `<name` and returns it.
-  async expect(name, what) {
+  async expect(name, step) {
     for (;;) {
-      const frame = await this.next(what);
+      const frame = await this.next(step);
       if (frame.startsWith(`<${name}`)) return frame;
     }
   }
@@ -287,14 +291,14 @@ function openFrame() {
   return `<open xmlns='${NS_FRAMING}' to='${DOMAIN}' version='1.0'/>`;
 }
 
-async function openStream(socket, reader, what) {
+async function openStream(socket, reader, step) {
   socket.send(openFrame());
-  await reader.expect('open', what);
-  // Prosody names the features element with the stream prefix.
+  await reader.expect('open', step);
+  // Prosody 0.12.3 sends the features element with the stream prefix.
   for (;;) {
-    const frame = await reader.next(what);
+    const frame = await reader.next(step);
     if (/^<(stream:)?features\b/.test(frame)) return frame;
-    if (/^<(stream:)?error\b/.test(frame)) throw new Error(`${what}: stream error ${frame}`);
+    if (/^<(stream:)?error\b/.test(frame)) throw new Error(`${step}: stream error ${frame}`);
   }
 }
 
@@ -357,16 +361,21 @@ async function closeStream(socket, reader) {
   clearTimeout(timer);
 }
 
-// Runs `count` logins with `concurrency` clients. Nick numbers start at
-// `first`, so that no two attempts share a nick.
-async function runLogins({ port, token, join, count, concurrency, first, deadline }) {
+// Runs `count` attempts on each target with `concurrency` clients. Each
+// client logs in to one target and then to the other, swapping the order
+// on every attempt, so that both Prosodies work under the same machine
+// load at the same moments. Nick numbers start at `first`.
+async function runLogins({ targets, count, concurrency, first, deadline }) {
   let started = 0;
   const client = async () => {
     while (started < count) {
       if (Date.now() > deadline) throw new Error('the run took longer than --max-minutes');
       const index = first + started;
       started += 1;
-      await loginOnce({ port, token, join, nick: `u${index}` });
+      const order = index % 2 === 0 ? targets : [...targets].reverse();
+      for (const target of order) {
+        await loginOnce({ ...target.attempt, nick: `u${index}` });
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, client));
@@ -403,12 +412,11 @@ async function countLogLines(prosody) {
   return text === '' ? 0 : text.trimEnd().split('\n').length;
 }
 
-// Measures one config in one scenario on a fresh Prosody: Prosody CPU
-// ticks over `logins` attempts, after `warmup` attempts. With a join, a
-// keeper occupant holds the room open, so each attempt joins an existing
-// room, as most Jitsi participants do. Returns { ticks, seconds (the
-// wall-clock time of the measured attempts), logLines }.
-async function measure({ options, scenario, config, tokens, appSecret, deadline }) {
+// Starts a Prosody with `config` and, for a join, connects a keeper
+// occupant that keeps the room open, so that each attempt joins an
+// existing room, as most Jitsi participants do. Returns { prosody, keeper,
+// attempt }, where attempt contains the loginOnce arguments of this config.
+async function startTarget({ options, scenario, config, tokens, appSecret }) {
   const prosody = await startProsody({
     sourceDir: options.sourceDir,
     luaCpathDir: options.luaCpathDir,
@@ -417,38 +425,77 @@ async function measure({ options, scenario, config, tokens, appSecret, deadline 
     logLevel: 'warn',
     hostsConfig: hostsConfig(config, appSecret),
   });
-  let keeper = null;
-  try {
-    const port = prosody.httpPort;
-    const memberToken = config === 'huddleup' ? tokens.member : undefined;
-    const join = SCENARIOS[scenario].join;
-    if (join) {
-      const keeperToken = config === 'huddleup' ? tokens.moderator : undefined;
-      keeper = await loginOnce({ port, token: keeperToken, join: true, nick: 'keeper', keep: true });
+  const target = { config, prosody, keeper: null };
+  target.attempt = {
+    port: prosody.httpPort,
+    token: config === 'huddleup' ? tokens.member : undefined,
+    join: SCENARIOS[scenario].join,
+  };
+  if (target.attempt.join) {
+    const keeperToken = config === 'huddleup' ? tokens.moderator : undefined;
+    try {
+      target.keeper = await loginOnce({ ...target.attempt, token: keeperToken, nick: 'keeper', keep: true });
+    } catch (err) {
+      await stopTarget(target, err);
+      throw err;
     }
-    const common = { port, token: memberToken, join, concurrency: options.concurrency, deadline };
-    await runLogins({ ...common, count: options.warmup, first: 0 });
+  }
+  return target;
+}
 
-    // The last c2s_timeout tasks fire before the first reading and after
-    // the last attempt, so each window holds the whole cost of its attempts.
-    await sleep(C2S_TIMEOUT_S * 1000 + 500);
-    const logLinesBefore = await countLogLines(prosody);
-    const before = await readCpuTicks(prosody.pid);
-    const started = Date.now();
-    await runLogins({ ...common, count: options.logins, first: options.warmup });
-    const seconds = (Date.now() - started) / 1000;
-    await sleep(C2S_TIMEOUT_S * 1000 + 500);
-    const after = await readCpuTicks(prosody.pid);
-    const logLines = (await countLogLines(prosody)) - logLinesBefore;
-    return { ticks: after - before, seconds, logLines };
-  } catch (err) {
-    const log = await prosody.readLog();
-    console.error(`Prosody log (last 20 lines of ${prosody.logPath}):\n`
+// Stops a target's keeper and Prosody. With `err`, prints the end of
+// Prosody's log first.
+async function stopTarget(target, err) {
+  if (err) {
+    const log = await target.prosody.readLog();
+    console.error(`${target.config} Prosody log (last 20 lines of ${target.prosody.logPath}):\n`
       + `${log.trimEnd().split('\n').slice(-20).join('\n')}`);
+  }
+  if (target.keeper) await closeStream(target.keeper.socket, target.keeper.reader);
+  await target.prosody.stop();
+}
+
+// Measures one round of a scenario on a fresh Prosody per config, so that
+// rounds are independent and a room's history does not carry over. After
+// the warm-up and after the measured attempts, it waits for the
+// c2s_timeout tasks to fire, so the window contains the whole cost of its
+// attempts. An idle Prosody uses no measurable CPU time. Returns { stock,
+// huddleup }, each { ticks, logLines }, and seconds (the wall-clock time
+// of the measured attempts).
+async function measureRound({ options, scenario, tokens, appSecret, deadline }) {
+  const targets = [];
+  let failure;
+  try {
+    for (const config of CONFIGS) {
+      targets.push(await startTarget({ options, scenario, config, tokens, appSecret }));
+    }
+    const batch = { targets, concurrency: options.concurrency, deadline };
+    await runLogins({ ...batch, count: options.warmup, first: 0 });
+    await sleep(TIMER_WAIT_MS);
+
+    const logLinesBefore = await Promise.all(targets.map((target) => countLogLines(target.prosody)));
+    const before = await Promise.all(targets.map((target) => readCpuTicks(target.prosody.pid)));
+    const started = Date.now();
+    await runLogins({ ...batch, count: options.logins, first: options.warmup });
+    const seconds = (Date.now() - started) / 1000;
+    await sleep(TIMER_WAIT_MS);
+    const after = await Promise.all(targets.map((target) => readCpuTicks(target.prosody.pid)));
+
+    const results = { seconds };
+    for (const [i, target] of targets.entries()) {
+      results[target.config] = {
+        ticks: after[i] - before[i],
+        logLines: (await countLogLines(target.prosody)) - logLinesBefore[i],
+      };
+    }
+    return results;
+  } catch (err) {
+    failure = err;
     throw err;
   } finally {
-    if (keeper) await closeStream(keeper.socket, keeper.reader);
-    await prosody.stop();
+    for (const target of targets) {
+      await stopTarget(target, failure);
+    }
   }
 }
 
@@ -467,28 +514,35 @@ function spread(values, format) {
 const ms = (value) => value.toFixed(3);
 const percent = (value) => `${(value * 100).toFixed(1)}%`;
 
+// Prints a scenario's table and summary. The target applies to the median
+// of the per-round ratios. Returns { scenario, ratio, target }.
 function printScenario(scenario, results, options, clockTicks) {
   const { title, target } = SCENARIOS[scenario];
   const perAttempt = (ticks) => (ticks / clockTicks) * 1000 / options.logins;
-  const stock = results.stock.map((run) => perAttempt(run.ticks));
-  const huddleup = results.huddleup.map((run) => perAttempt(run.ticks));
+  const stock = results.stock.ticks.map(perAttempt);
+  const huddleup = results.huddleup.ticks.map(perAttempt);
   const ratios = huddleup.map((value, i) => value / stock[i]);
   const ratio = median(ratios);
+  const sum = (values) => values.reduce((total, value) => total + value, 0);
+  const overall = sum(results.huddleup.ticks) / sum(results.stock.ticks);
 
   console.log(`## ${title}\n`);
-  console.log('| Round | Stock, ms per attempt | huddleup, ms per attempt | Ratio | Log lines (stock, huddleup) |');
-  console.log('|---|---|---|---|---|');
+  console.log('| Round | Stock, ms per attempt | huddleup, ms per attempt | Ratio |');
+  console.log('|---|---|---|---|');
   stock.forEach((value, i) => {
-    console.log(`| ${i + 1} | ${ms(value)} | ${ms(huddleup[i])} | ${percent(ratios[i])} `
-      + `| ${results.stock[i].logLines}, ${results.huddleup[i].logLines} |`);
+    console.log(`| ${i + 1} | ${ms(value)} | ${ms(huddleup[i])} | ${percent(ratios[i])} |`);
   });
   console.log('');
   console.log(`- Stock (${SCENARIOS[scenario].stock}): median ${ms(median(stock))} ms of Prosody CPU `
     + `per attempt, ${spread(stock, ms)}`);
   console.log(`- huddleup (${SCENARIOS[scenario].huddleup}): median ${ms(median(huddleup))} ms, `
     + `${spread(huddleup, ms)}`);
-  console.log(`- Ratio: median ${percent(ratio)}, ${spread(ratios, percent)}; target at most `
-    + `${percent(target)}: ${ratio <= target ? 'met' : 'not met'}`);
+  let verdict = ratio <= target ? 'met' : 'not met';
+  if (options.smoke) verdict = 'not judged in a smoke run';
+  console.log(`- Ratio: median ${percent(ratio)}, ${spread(ratios, percent)}; all rounds together `
+    + `${percent(overall)}. Target at most ${percent(target)}: ${verdict}`);
+  console.log(`- Prosody log lines during the measured attempts: stock ${results.stock.logLines}, `
+    + `huddleup ${results.huddleup.logLines}`);
   console.log('');
   return { scenario, ratio, target };
 }
@@ -512,11 +566,11 @@ async function main() {
 
   console.log('# Prosody CPU per login attempt\n');
   await printMachine(options, clockTicks);
-  console.log(`Rounds per scenario: ${options.rounds}. In each round a fresh Prosody per config, `
-    + `${options.warmup} warm-up attempts, then ${options.logins} measured attempts by `
-    + `${options.concurrency} concurrent clients over WebSocket on 127.0.0.1. Prosody log level warn, `
-    + `c2s_timeout = ${C2S_TIMEOUT_S} s. The CPU time is Prosody's utime + stime from /proc/PID/stat, `
-    + `in ticks of 1/${clockTicks} s.\n`);
+  console.log(`Each round starts one Prosody per config (log level warn, c2s_timeout = ${C2S_TIMEOUT_S} s), `
+    + `makes ${options.warmup} warm-up attempts on each, then ${options.logins} measured attempts on each. `
+    + `${options.concurrency} concurrent clients over WebSocket on 127.0.0.1, each alternating between `
+    + `the two Prosodies. Rounds: ${options.rounds}. CPU time is Prosody's utime + stime from `
+    + `/proc/PID/stat, in ticks of 1/${clockTicks} s.\n`);
 
   // One member token for every attempt (the modules do not reject a
   // reused token) and a moderator token for the occupant that keeps the
@@ -530,16 +584,17 @@ async function main() {
 
   const results = {};
   for (const scenario of options.scenarios) {
-    results[scenario] = { stock: [], huddleup: [] };
+    results[scenario] = { stock: { ticks: [], logLines: 0 }, huddleup: { ticks: [], logLines: 0 } };
   }
   for (let round = 1; round <= options.rounds; round += 1) {
     for (const scenario of options.scenarios) {
+      const run = await measureRound({ options, scenario, tokens, appSecret, deadline });
       for (const config of CONFIGS) {
-        const run = await measure({ options, scenario, config, tokens, appSecret, deadline });
-        results[scenario][config].push(run);
-        console.error(`round ${round}, ${scenario}, ${config}: ${run.ticks} ticks, `
-          + `${(options.logins / run.seconds).toFixed(0)} attempts/s`);
+        results[scenario][config].ticks.push(run[config].ticks);
+        results[scenario][config].logLines += run[config].logLines;
       }
+      console.error(`round ${round} of ${options.rounds}, ${scenario}: stock ${run.stock.ticks} ticks, `
+        + `huddleup ${run.huddleup.ticks} ticks, ${(options.logins / run.seconds).toFixed(0)} attempt pairs/s`);
     }
   }
 
