@@ -353,6 +353,14 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
+/* Returns 1 for the bytes encodeURIComponent() leaves as they are. A
+ * canonical encoder never writes an escape for them. */
+static int is_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("-_.!~*'()", c) != NULL;
+}
+
 size_t hu_room_normalize(const char *src, size_t len, char *dst)
 {
 	const unsigned char *in = (const unsigned char *)src;
@@ -361,10 +369,17 @@ size_t hu_room_normalize(const char *src, size_t len, char *dst)
 	for (i = 0; i < len; i++) {
 		unsigned char c = in[i];
 
+		/* Only escapes an encoder would write are decoded: "%65" stays
+		 * as it is, so "w%65ekly" can never name the room "weekly". */
 		if (c == '%' && i + 2 < len &&
 		    hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-			c = (unsigned char)(hex_value(in[i + 1]) << 4 | hex_value(in[i + 2]));
-			i += 2;
+			unsigned char decoded = (unsigned char)(hex_value(in[i + 1]) << 4 |
+			    hex_value(in[i + 2]));
+
+			if (decoded != 0 && !is_unreserved(decoded)) {
+				c = decoded;
+				i += 2;
+			}
 		}
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c - 'A' + 'a');

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -755,18 +758,35 @@ static int read_key_file(const char *path, const char *what, size_t max,
     struct key_material *key)
 {
 	FILE *file;
+	struct stat info;
 	size_t len;
-	int read_error;
+	int fd, read_error;
 
 	key->data = malloc(max + 1);
 	if (key->data == NULL) {
 		print_error("out of memory");
 		return EXIT_USAGE;
 	}
-	file = fopen(path, "rb");
+	/* O_NONBLOCK keeps open() from waiting for a writer when path is a
+	 * FIFO; only regular files are read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		print_error("cannot open %s '%s': %s", what, path,
+		    strerror(errno));
+		free_key_material(key);
+		return EXIT_USAGE;
+	}
+	if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+		print_error("cannot read %s '%s': not a regular file", what, path);
+		close(fd);
+		free_key_material(key);
+		return EXIT_USAGE;
+	}
+	file = fdopen(fd, "rb");
 	if (file == NULL) {
 		print_error("cannot open %s '%s': %s", what, path,
 		    strerror(errno));
+		close(fd);
 		free_key_material(key);
 		return EXIT_USAGE;
 	}
@@ -1264,12 +1284,10 @@ static int print_rejected(hu_status status, const char *detail)
  * not exist, or EXIT_USAGE after reporting another error. */
 static int read_optional_key_file(const char *path, struct key_material *key)
 {
-	FILE *file = fopen(path, "rb");
+	struct stat info;
 
-	if (file == NULL && errno == ENOENT)
+	if (stat(path, &info) != 0 && errno == ENOENT)
 		return 1;
-	if (file != NULL)
-		fclose(file);
 	return read_key_file(path, "key file", MAX_KEY_FILE, key);
 }
 

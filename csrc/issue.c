@@ -228,6 +228,15 @@ static hu_status check_text(const char *field, const char *text,
 	return HU_OK;
 }
 
+static size_t count_char(const char *text, char wanted)
+{
+	size_t count = 0;
+
+	for (; *text != '\0'; text++)
+		count += *text == wanted;
+	return count;
+}
+
 hu_status hu_issue_check_room(const char *room, char *detail,
     size_t detail_size)
 {
@@ -239,11 +248,12 @@ hu_status hu_issue_check_room(const char *room, char *detail,
 	if (status != HU_OK)
 		return status;
 	/* A room name is a JID localpart, at most 1023 bytes (RFC 7622), and
-	 * the verifier rejects a longer room claim. */
-	if (strlen(room) > 1023) {
+	 * the verifier rejects a longer room claim. Each "%" takes 3 bytes in
+	 * the claim (see room_claim()). */
+	if (strlen(room) + 2 * count_char(room, '%') > 1023) {
 		set_detail(detail, detail_size,
-		    "room is %zu bytes, more than the maximum of 1023",
-		    strlen(room));
+		    "room is %zu bytes in the claim, more than the maximum of 1023",
+		    strlen(room) + 2 * count_char(room, '%'));
 		return HU_ERR_INVALID_ARGUMENT;
 	}
 
@@ -647,6 +657,30 @@ static int set_optional_string(json_t *object, const char *key,
  * memory. json_object_set_new() takes over its value even when it fails,
  * so only the top-level object needs freeing on failure.
  */
+
+/*
+ * Returns the "room" claim for a room name: the name itself, with each "%"
+ * written as "%25". Verifiers accept room claims given raw or already
+ * percent-encoded, so a raw "%" would be read as the start of an escape:
+ * the room "w%65ekly" would then admit the room "weekly".
+ */
+static json_t *room_claim(const char *room)
+{
+	char escaped[3 * 1023 + 1];
+	size_t in, out = 0;
+
+	/* hu_issue_check_room() has limited the room to 1023 bytes. */
+	for (in = 0; room[in] != '\0' && out + 3 < sizeof escaped; in++) {
+		if (room[in] == '%') {
+			memcpy(escaped + out, "%25", 3);
+			out += 3;
+		} else {
+			escaped[out++] = room[in];
+		}
+	}
+	return json_stringn(escaped, out);
+}
+
 static json_t *build_claims(const hu_issuer *issuer,
     const hu_token_request *request, int64_t now, long ttl)
 {
@@ -670,7 +704,7 @@ static json_t *build_claims(const hu_issuer *issuer,
 	    json_string(issuer->audience));
 	failed |= set_optional_string(claims, "sub", sub);
 	failed |= json_object_set_new(claims, "room",
-	    json_string(request->room));
+	    room_claim(request->room));
 	failed |= json_object_set_new(claims, "iat", json_integer(now));
 	failed |= json_object_set_new(claims, "nbf",
 	    json_integer(now >= NBF_BACKDATE ? now - NBF_BACKDATE : 0));

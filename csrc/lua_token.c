@@ -142,6 +142,9 @@ static void add_key_from_table(lua_State *L, int index, hu_verifier *v,
 	pem = lua_tolstring(L, -1, &pem_len);
 	detail[0] = '\0';
 
+	if (hu_alg_from_name(alg, strlen(alg)) == HU_ALG_UNKNOWN)
+		luaL_error(L, "configuration-error: algorithm '%s' is not supported "
+		    "(use HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384)", alg);
 	if (strncmp(alg, "HS", 2) == 0) {
 		if (secret == NULL)
 			luaL_error(L, "configuration-error: %s needs 'secret'%s%s", alg,
@@ -221,8 +224,12 @@ static int token_new(lua_State *L)
 	if (lua_getfield(L, 1, "keys") == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, -2) != 0) {
+			size_t kid_len = 0;
+
 			if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
 				return luaL_error(L, "configuration-error: 'keys' maps kid strings to key tables");
+			if (strlen(lua_tolstring(L, -2, &kid_len)) != kid_len)
+				return luaL_error(L, "configuration-error: a kid in 'keys' contains a NUL byte");
 			add_key_from_table(L, lua_gettop(L), box->verifier,
 			    lua_tostring(L, -2), "HS256");
 			lua_pop(L, 1);
@@ -267,11 +274,9 @@ static int token_new(lua_State *L)
 	if (key_count == 0)
 		return luaL_error(L, "configuration-error: no key: set 'secret', "
 		    "'public_key', 'keys' or 'jwks'");
-	lua_getfield(L, 1, "issuers");
-	if (lua_isnil(L, -1))
-		return luaL_error(L, "configuration-error: 'issuers' is required "
-		    "(Jitsi's app_id or asap_accepted_issuers)");
-	lua_pop(L, 1);
+	if (hu_verifier_issuer_count(box->verifier) == 0)
+		return luaL_error(L, "configuration-error: 'issuers' is required and "
+		    "must not be empty (Jitsi's app_id or asap_accepted_issuers)");
 
 	return 1;
 }

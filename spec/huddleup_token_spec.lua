@@ -96,6 +96,25 @@ describe("huddleup.token", function ()
 			end);
 		end);
 
+		it("names an unsupported algorithm", function ()
+			assert.has_error(function ()
+				hu_token.new({ algorithm = "none", secret = secret, issuers = { "app" } });
+			end, "configuration-error: algorithm 'none' is not supported "
+				.. "(use HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384)");
+		end);
+
+		it("raises on an empty issuer list", function ()
+			assert.has_error(function ()
+				hu_token.new({ secret = secret, issuers = {} });
+			end);
+		end);
+
+		it("raises on a kid with a NUL byte", function ()
+			assert.has_error(function ()
+				hu_token.new({ keys = { ["a\0b"] = { secret = secret } }, issuers = { "app" } });
+			end, "configuration-error: a kid in 'keys' contains a NUL byte");
+		end);
+
 		it("raises on a public key for HS256", function ()
 			assert.has_error(function ()
 				hu_token.new({ algorithm = "HS256", public_key = "x", issuers = { "app" } });
@@ -176,6 +195,20 @@ describe("huddleup.token", function ()
 
 		it("rejects another room", function ()
 			assert.is_false(hu_token.room_matches("lobby", "lobby2"));
+		end);
+
+		it("keeps escapes of unreserved characters", function ()
+			-- An encoder never writes %65 for "e", so the claim names the
+			-- room "w%65ekly", never the room "weekly".
+			assert.is_false(hu_token.room_matches("w%65ekly-sync", "weekly-sync"));
+			assert.is_false(hu_token.room_matches("weekly-sync", "w%65ekly-sync"));
+			assert.is_true(hu_token.room_matches("w%2565ekly-sync", "w%2565ekly-sync"));
+			assert.is_true(hu_token.room_matches("w%2565ekly-sync", "w%65ekly-sync"));
+		end);
+
+		it("decodes escaped reserved characters", function ()
+			assert.is_true(hu_token.room_matches("50%25off", "50%off"));
+			assert.is_true(hu_token.room_matches("a%20b", "a b"));
 		end);
 	end);
 

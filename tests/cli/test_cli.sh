@@ -274,6 +274,15 @@ HU_JITSI_JWT_SECRET=$OTHER_SECRET run_cli 1 verify "$MODERATOR_TOKEN"
 expect "other secret" contains "$STDOUT" '"reason":"signature-mismatch"'
 run_cli 1 verify --room other-room "$MODERATOR_TOKEN"
 expect "wrong room" contains "$STDOUT" '{"valid":false,"reason":"room-mismatch","detail":"'
+run_cli 0 issue --room 'w%65ekly-sync' --moderator
+ESCAPE_TOKEN=$STDOUT
+run_cli 1 verify --room weekly-sync "$ESCAPE_TOKEN"
+expect "a % in the room does not admit the decoded room" contains "$STDOUT" '"reason":"room-mismatch"'
+run_cli 0 verify --room 'w%2565ekly-sync' "$ESCAPE_TOKEN"
+expect "the room claim writes % as %25" contains "$STDOUT" '"room":"w%2565ekly-sync"'
+mkfifo "$WORK/fifo"
+run_cli 2 issue --room lobby --secret-file "$WORK/fifo"
+expect "a FIFO as secret file is rejected, not waited on" contains "$STDERR" "not a regular file"
 run_cli 1 verify not-a-token
 expect "garbage" contains "$STDOUT" '"reason":"invalid-encoding"'
 run_cli 1 verify --now $(( $(date +%s) + 2 * 86400 )) "$MODERATOR_TOKEN"
