@@ -46,9 +46,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's prosody package starts a system-wide server on *:5222 where
-# systemd runs. The tests and the demo start their own on 127.0.0.1.
-if [ -d /run/systemd/system ] && systemctl is-enabled --quiet prosody 2>/dev/null; then
-	echo "bootstrap: disabling the packaged prosody service"
+# systemd runs. The tests and the demo start their own on 127.0.0.1 and
+# free ports, so only the service this run has just installed is stopped:
+# a Prosody that was there before (a Jitsi host's) is left alone.
+if [[ " ${missing[*]} " == *" prosody "* ]] && [ -d /run/systemd/system ] &&
+   systemctl is-enabled --quiet prosody 2>/dev/null; then
+	echo "bootstrap: disabling the prosody service that this run installed"
 	as_root systemctl disable --now prosody
 fi
 
