@@ -6,7 +6,8 @@
 --
 -- A token admits its holder to the room its room claim names. At every
 -- join, a moderator token makes the occupant owner and any other token
--- makes it member. A guest (no token, on a host with allow_empty_token)
+-- makes it member. When the occupant leaves, the affiliation it got this
+-- way is removed again. A guest (no token, on a host with allow_empty_token)
 -- may join but never owns a room. The owner lock: owner and admin
 -- affiliations go only to occupants with a moderator token, to Prosody
 -- admins (Jitsi's focus user) and to occupants a token owner promoted.
@@ -115,9 +116,18 @@ end
 
 -- Room names -----------------------------------------------------------
 
+-- Decodes only the escapes an encoder writes: an escape of a character that
+-- encodeURIComponent leaves as it is ("%65" for "e") stays as it is, so the
+-- claim "w%65ekly" never admits the room "weekly". The C side
+-- (hu_room_normalize) applies the same rule.
 local function percent_decode(text)
 	return (text:gsub("%%(%x%x)", function(hex)
-		return string.char(tonumber(hex, 16));
+		local byte = tonumber(hex, 16);
+		local char = string.char(byte);
+		if byte == 0 or char:match("^[%w%-_%.!~%*'%(%)]$") then
+			return nil;
+		end
+		return char;
 	end));
 end
 
@@ -339,19 +349,40 @@ end
 
 -- Affiliations -----------------------------------------------------------
 
--- The change this module is making, which the veto lets through.
-local own_change;
+-- The change this module is making, in `current`, which the owner lock
+-- lets through. The table is shared by the module's instances on every
+-- host, because the instance on Jitsi's breakout rooms component also
+-- changes affiliations in main rooms.
+local own_change = module:shared("/*/huddleup_moderation/own_change");
 
 -- Calls room:set_affiliation as the server. Returns what it returns.
-local function set_affiliation_as_module(room, jid, affiliation, reason)
-	local previous = own_change;
-	own_change = { room = room, jid = jid, affiliation = affiliation };
-	local results = table.pack(pcall(room.set_affiliation, room, true, jid, affiliation, reason));
-	own_change = previous;
+local function set_affiliation_as_module(room, jid, affiliation, reason, data)
+	local previous = own_change.current;
+	own_change.current = { room = room, jid = jid, affiliation = affiliation };
+	local results = table.pack(pcall(room.set_affiliation, room, true, jid, affiliation, reason, data));
+	own_change.current = previous;
 	if not results[1] then
 		error(results[2], 0);
 	end
 	return table.unpack(results, 2, results.n);
+end
+
+-- The affiliation data key that marks an affiliation this module granted
+-- for a token: at a join, or Prosody's owner affiliation for the creator
+-- of a room. Its value is the affiliation granted. Prosody saves
+-- affiliation data with persistent rooms and with rooms it evicts from
+-- memory, so the mark outlives the room object.
+local grant_mark = "huddleup_token_grant";
+
+-- Returns the affiliation data of a grant at join: the user's current
+-- data (such as a reserved nickname) with the mark added.
+local function marked_affiliation_data(room, bare_jid, affiliation)
+	local data = {};
+	for key, value in pairs(room:get_affiliation_data(bare_jid) or {}) do
+		data[key] = value;
+	end
+	data[grant_mark] = affiliation;
+	return data;
 end
 
 -- Returns the affiliation a join should leave the user with, given its
@@ -442,13 +473,14 @@ local function apply_join_affiliation(event, owner_stage)
 
 	local bare_jid = jid_bare(event.stanza.attr.from);
 	local current = room:get_affiliation(bare_jid) or "none";
-	local affiliation = reconcile_affiliation(current, token_affiliation, room:get_members_only(),
-		was_granted_by_owner(room, bare_jid));
+	local granted_by_owner = (current == "owner" or current == "admin") and was_granted_by_owner(room, bare_jid);
+	local affiliation = reconcile_affiliation(current, token_affiliation, room:get_members_only(), granted_by_owner);
 	if affiliation == nil then
 		return;
 	end
 
-	local ok, err_type, err_condition = set_affiliation_as_module(room, bare_jid, affiliation);
+	local ok, err_type, err_condition = set_affiliation_as_module(room, bare_jid, affiliation, nil,
+		marked_affiliation_data(room, bare_jid, affiliation));
 	if not ok then
 		module:log("error", "Failed to set affiliation %s for %s in %s: %s %s",
 			affiliation, bare_jid, room.jid, err_type, err_condition);
@@ -472,6 +504,103 @@ local function grant_affiliation_on_join(event)
 	return apply_join_affiliation(event, false);
 end
 
+-- Prosody makes the creator of a room owner (muc.lib.lua, in
+-- muc-room-pre-create at priority -1), and the owner lock admits it only
+-- for a moderator token. The mark ties this affiliation to the occupant
+-- too.
+local function mark_creator_grant(event)
+	if event.huddleup_affiliation ~= "owner" then
+		return;
+	end
+	local room, creator = event.room, jid_bare(event.stanza.attr.from);
+	if room:get_affiliation(creator) == "owner" and room:get_affiliation_data(creator, grant_mark) == nil then
+		room:set_affiliation_data(creator, grant_mark, "owner");
+	end
+end
+
+-- Leaving ------------------------------------------------------------------
+
+-- Returns true when a session of `bare_jid` is an occupant of `room`.
+-- Only local users log in with tokens, so bare_sessions lists their sessions.
+local function is_in_room(room, bare_jid)
+	local user = prosody.bare_sessions[bare_jid];
+	for _, session in pairs(user and user.sessions or {}) do
+		if session.full_jid and room:get_occupant_jid(session.full_jid) ~= nil then
+			return true;
+		end
+	end
+	return false;
+end
+
+-- Removes the affiliation this module granted to `bare_jid` in `room`,
+-- unless it was changed since (by a token owner, for example) or the
+-- user is still in the room.
+local function remove_token_grant(room, bare_jid)
+	local granted = room:get_affiliation_data(bare_jid, grant_mark);
+	if granted == nil or (room:get_affiliation(bare_jid) or "none") ~= granted or is_in_room(room, bare_jid) then
+		return;
+	end
+
+	local ok, err_type, err_condition = set_affiliation_as_module(room, bare_jid, "none");
+	if not ok then
+		module:log("error", "Failed to remove affiliation %s of %s from %s after it left: %s %s",
+			granted, bare_jid, room.jid, err_type, err_condition);
+		return;
+	end
+	module:log("info", "Removed affiliation %s of %s from %s after it left", granted, bare_jid, room.jid);
+end
+
+-- Returns true when a leave presence moves the user between a main room
+-- and its breakout rooms: Jitsi clients then send the status
+-- "switch_room". A main room lists its breakout rooms in _data.breakout_rooms.
+-- NOTE: a user that sends it and then joins no other room of the
+-- conference keeps its main room affiliation until the room is destroyed.
+local function is_switching_room(room, stanza)
+	if stanza == nil or stanza:get_child_text("status") ~= "switch_room" then
+		return false;
+	end
+	if main_muc_host ~= nil then
+		return true;
+	end
+	local breakout_rooms = room._data and room._data.breakout_rooms;
+	return type(breakout_rooms) == "table" and next(breakout_rooms) ~= nil;
+end
+
+-- Handles muc-occupant-left, which Prosody fires when the last session of
+-- an occupant leaves, is kicked or banned, or changes its nick. Jitsi
+-- users get a new JID at every login, so without this every visit would
+-- leave an affiliation behind for the life of the room.
+local function remove_grants_on_leave(event)
+	local room, stanza = event.room, event.stanza;
+	-- A destroyed room takes its affiliations with it.
+	if room.destroying then
+		return;
+	end
+	-- A nick change fires the event with the join presence of the new nick.
+	if stanza ~= nil and stanza.attr.type ~= "unavailable" then
+		return;
+	end
+	-- In a breakout room, affiliations are read from the main room, so the
+	-- user keeps them there while it moves between the rooms of a conference.
+	if is_switching_room(room, stanza) then
+		return;
+	end
+
+	local bare_jid = event.occupant.bare_jid;
+	-- Prosody destroys an empty room next unless it is persistent
+	-- (mod_muc.lua, muc-occupant-left at priority -1), so a removal would
+	-- only write a room to storage that is about to go.
+	if room:has_occupant() or room:get_persistent() then
+		remove_token_grant(room, bare_jid);
+	end
+	if main_muc_host ~= nil then
+		local conference = resolve_conference(room);
+		if conference ~= nil then
+			remove_token_grant(conference.room, bare_jid);
+		end
+	end
+end
+
 -- The owner lock ---------------------------------------------------------
 
 local function veto(event, what)
@@ -486,7 +615,7 @@ end
 -- focus and from other modules, which act as the server (actor nil).
 local function check_affiliation_change(event)
 	local room, jid, actor = event.room, event.jid, event.actor;
-	local change = own_change;
+	local change = own_change.current;
 	if change and change.room == room and change.jid == jid and change.affiliation == event.affiliation then
 		return;
 	end
@@ -648,6 +777,8 @@ module:hook("muc-occupant-pre-join", check_room_entry, check_priority);
 module:hook("muc-occupant-pre-join", grant_owner_on_join, owner_grant_priority);
 module:hook("muc-occupant-pre-join", grant_affiliation_on_join, grant_priority);
 module:hook("muc-pre-set-affiliation", check_affiliation_change);
+module:hook("muc-room-pre-create", mark_creator_grant, -2);
+module:hook("muc-occupant-left", remove_grants_on_leave);
 
 if wait_for_host then
 	module:hook("muc-occupant-joined", record_host_arrival);

@@ -67,7 +67,7 @@ local function load_plugin(options)
 		options = options or { app_id = "huddleup", app_secret = secret };
 		preload = { ["huddleup.token"] = stub };
 	});
-	return world, configs;
+	return world, configs, stub;
 end
 
 -- Creates a session as mod_websocket does and fires its websocket-session
@@ -265,6 +265,60 @@ describe("mod_auth_huddleup_token URL token", function()
 		local session = websocket_session(world, "token=member-token&token=moderator-token");
 		assert.is_nil(session.huddleup_token);
 		assert.equal("invalid-encoding", session.huddleup_token_error);
+	end);
+
+	-- util.http.formdecode decodes field names too, so "tok%65n" is a
+	-- token field.
+	it("marks a second token with an encoded name as invalid", function()
+		local session = websocket_session(world, "token=member-token&tok%65n=moderator-token");
+		assert.is_nil(session.huddleup_token);
+		assert.equal("invalid-encoding", session.huddleup_token_error);
+	end);
+
+	it("stores the token of a field with an encoded name", function()
+		local session = websocket_session(world, "room=standup&tok%65n=member-token");
+		assert.equal("member-token", session.huddleup_token);
+	end);
+
+	it("ignores fields whose names contain token", function()
+		local session = websocket_session(world, "tokens=a&xtoken=b&token=member-token&token_type=c");
+		assert.equal("member-token", session.huddleup_token);
+		assert.is_nil(session.huddleup_token_error);
+	end);
+
+	it("decodes a plus in the token as a space", function()
+		local session = websocket_session(world, "token=member+token");
+		assert.equal("member token", session.huddleup_token);
+	end);
+
+	local formdecode = require "util.http".formdecode;
+	local queries = {
+		"token=a%2Bb+c%zz%4", "a=b=c&token=d", "=token&token=", "token&token=x", "tok+en=x&token=y",
+		"token=x&&token=", "room=%E2%82%AC&token=%7e", "a&=b&token", "token=x&", "&token=x=y", "token==",
+		"%74oken=x&token=y",
+	};
+	for _, query in ipairs(queries) do
+		it(("finds the token fields of %s as formdecode"):format(query), function()
+			local expected, count = nil, 0;
+			for _, field in ipairs(formdecode(query)) do
+				if field.name == "token" then
+					expected, count = field.value, count + 1;
+				end
+			end
+			local session = websocket_session(world, query);
+			if count > 1 then
+				assert.equal("invalid-encoding", session.huddleup_token_error);
+			else
+				assert.equal(expected, session.huddleup_token);
+			end
+		end);
+	end
+
+	it("parses the query of a session once for all hosts", function()
+		local other = load_plugin();
+		local session = websocket_session(world, "token=member-token");
+		other.fire_global("websocket-session", { session = session, request = { url = { query = "token=moderator-token" } } });
+		assert.equal("member-token", session.huddleup_token);
 	end);
 end);
 
@@ -466,6 +520,29 @@ describe("mod_auth_huddleup_token SASL", function()
 	it("keeps control characters out of the warning", function()
 		login(world, websocket_session(world, "token=forged-token"));
 		assert.not_matches("\n", world.log_text("warn"), 1, true);
+	end);
+
+	-- Prosody's log sinks format their arguments with util.format, which
+	-- calls tostring on the arguments of %s.
+	it("hashes the token of the debug line only when it is formatted", function()
+		local plugin, _, stub = load_plugin();
+		local hashed = 0;
+		local hash_prefix = stub.hash_prefix;
+		stub.hash_prefix = function(token)
+			hashed = hashed + 1;
+			return hash_prefix(token);
+		end
+		local lines = {};
+		function plugin.module.log(_, level, format, ...)
+			table.insert(lines, { level = level, format = format, args = table.pack(...) });
+		end
+
+		assert.equal("success", login(plugin, websocket_session(plugin, "token=member-token")));
+		assert.equal(0, hashed);
+		local line = lines[#lines];
+		assert.equal("debug", line.level);
+		assert.matches(("%012x"):format(#"member-token"), line.format:format(table.unpack(line.args, 1, line.args.n)), 1, true);
+		assert.equal(1, hashed);
 	end);
 end);
 

@@ -49,13 +49,15 @@ local stub_hu_token = {
 
 -- A MUC room with Prosody's affiliation rules (0.12 and 13 agree): owners
 -- may change anything, others may not grant owner or admin, and every
--- change fires muc-pre-set-affiliation first. Prosody admins are owners,
--- as with component_admins_as_room_owners.
+-- change fires muc-pre-set-affiliation first. A change without data keeps
+-- the affiliation data, and a removal clears it. An occupant left without
+-- a role leaves the room. Prosody admins are owners, as with
+-- component_admins_as_room_owners.
 local function new_room(world, node, host)
 	local room = {
 		jid = node.."@"..(host or muc_host),
 		affiliations = {}, affiliation_data = {}, occupants = {},
-		set_calls = {}, role_calls = {}, _data = {}, members_only = false,
+		set_calls = {}, role_calls = {}, _data = {}, members_only = false, persistent = false,
 	};
 
 	function room:get_affiliation(jid)
@@ -67,7 +69,34 @@ local function new_room(world, node, host)
 
 	function room:get_affiliation_data(jid, key)
 		local data = self.affiliation_data[jid];
-		return data and data[key];
+		if data == nil or key == nil then
+			return data;
+		end
+		return data[key];
+	end
+
+	function room:set_affiliation_data(jid, key, value)
+		local data = self.affiliation_data[jid] or {};
+		data[key] = value;
+		self.affiliation_data[jid] = data;
+		return true;
+	end
+
+	function room:get_persistent()
+		return self.persistent;
+	end
+
+	function room:has_occupant()
+		return next(self.occupants) ~= nil;
+	end
+
+	function room:get_occupant_jid(real_jid)
+		for nick, occupant in pairs(self.occupants) do
+			if occupant.sessions[real_jid] ~= nil then
+				return nick;
+			end
+		end
+		return nil;
 	end
 
 	function room:get_members_only()
@@ -116,11 +145,19 @@ local function new_room(world, node, host)
 
 		table.insert(self.set_calls, { actor = event.actor, jid = jid, affiliation = affiliation, reason = reason });
 		self.affiliations[jid] = affiliation ~= "none" and affiliation or nil;
-		self.affiliation_data[jid] = affiliation ~= "none" and data or nil;
-		for _, occupant in pairs(self.occupants) do
+		if affiliation == "none" then
+			self.affiliation_data[jid] = nil;
+		elseif data ~= nil then
+			self.affiliation_data[jid] = data;
+		end
+		for nick, occupant in pairs(self.occupants) do
 			if occupant.bare_jid == jid then
 				occupant.affiliation = affiliation;
 				occupant.role = self:get_default_role(affiliation) or nil;
+				if occupant.role == nil then
+					self.occupants[nick] = nil;
+					world.fire("muc-occupant-left", { room = self, nick = nick, occupant = occupant });
+				end
 			end
 		end
 		return true;
@@ -278,9 +315,16 @@ local function join(world, room, session)
 	return occupant;
 end
 
-local function leave(world, room, occupant)
+-- Sends the leave presence of `occupant`, with `status` when given, as
+-- muc.lib.lua fires muc-occupant-left for it.
+local function leave(world, room, occupant, status)
+	local real_jid = next(occupant.sessions);
+	local stanza = st.presence({ from = real_jid, to = occupant.nick, type = "unavailable" });
+	if status then
+		stanza:text_tag("status", status);
+	end
 	room.occupants[occupant.nick] = nil;
-	world.fire("muc-occupant-left", { room = room, nick = occupant.nick, occupant = occupant });
+	world.fire("muc-occupant-left", { room = room, nick = occupant.nick, occupant = occupant, stanza = stanza });
 end
 
 -- Sends a muc#admin affiliation change from `actor` (a session) for the
@@ -372,14 +416,14 @@ describe("mod_huddleup_moderation roles", function()
 end);
 
 describe("mod_huddleup_moderation owner lock", function()
-	local world, room, owner, bob;
+	local world, room, owner, bob, owner_occupant;
 	before_each(function()
 		reset();
 		world = load_plugin();
 		room = new_room(world, "standup");
 		owner = moderator(world);
 		bob = member(world);
-		join(world, room, owner);
+		owner_occupant = join(world, room, owner);
 		join(world, room, bob);
 	end);
 
@@ -474,7 +518,7 @@ describe("mod_huddleup_moderation owner lock", function()
 
 	it("keeps a member after the last owner leaves", function()
 		local agent = focus(world);
-		leave(world, room, room:get_occupant_by_nick(select(2, next(room.occupants)).nick));
+		leave(world, room, owner_occupant);
 		assert.is_nil(request_affiliation(room, agent, bob, "owner"));
 		assert.equal("member", room:get_affiliation(bob.full_jid));
 	end);
@@ -531,6 +575,169 @@ describe("mod_huddleup_moderation rejoins", function()
 
 		local again = join(world, room, bob);
 		assert.equal("owner/moderator", roles_of(again));
+	end);
+end);
+
+describe("mod_huddleup_moderation affiliations on leave", function()
+	local world, room, owner;
+	before_each(function()
+		reset();
+		world = load_plugin();
+		room = new_room(world, "standup");
+		owner = moderator(world);
+		join(world, room, owner);
+	end);
+
+	local function affiliation_of(session)
+		return room.affiliations[jid_bare(session.full_jid)];
+	end
+
+	it("removes a member grant", function()
+		local bob = member(world);
+		leave(world, room, join(world, room, bob));
+		assert.is_nil(affiliation_of(bob));
+		assert.is_nil(room.affiliation_data[jid_bare(bob.full_jid)]);
+		local removal = room.set_calls[#room.set_calls];
+		assert.equal(jid_bare(bob.full_jid), removal.jid);
+		assert.equal("none", removal.affiliation);
+		assert.is_nil(removal.actor);
+	end);
+
+	it("marks the grant with its affiliation", function()
+		local bob = member(world);
+		join(world, room, bob);
+		assert.equal("member", room:get_affiliation_data(jid_bare(bob.full_jid), "huddleup_token_grant"));
+	end);
+
+	it("removes the owner grant of a moderator token", function()
+		local ada = moderator(world);
+		leave(world, room, join(world, room, ada));
+		assert.is_nil(affiliation_of(ada));
+		assert.same({}, world.metrics.owner_removals_vetoed.values);
+		assert.not_matches("Vetoed", world.log_text("info"), 1, true);
+	end);
+
+	it("removes the owner affiliation of the room creator", function()
+		local creator = moderator(world);
+		local other = new_room(world, "standup");
+		local creator_occupant = join(world, other, creator);
+		join(world, other, member(world));
+		assert.equal("owner", other:get_affiliation_data(jid_bare(creator.full_jid), "huddleup_token_grant"));
+		leave(world, other, creator_occupant);
+		assert.is_nil(other.affiliations[jid_bare(creator.full_jid)]);
+	end);
+
+	it("leaves no owner to promote after the last owner left", function()
+		local bob = member(world);
+		join(world, room, bob);
+		for _, occupant in pairs(room.occupants) do
+			if occupant.bare_jid == jid_bare(owner.full_jid) then
+				leave(world, room, occupant);
+			end
+		end
+		assert.is_nil(affiliation_of(owner));
+		assert.is_nil(request_affiliation(room, focus(world), bob, "owner"));
+		assert.equal("member", affiliation_of(bob));
+	end);
+
+	it("logs the removal", function()
+		local bob = member(world);
+		leave(world, room, join(world, room, bob));
+		assert.matches(("Removed affiliation member of %s from %s after it left"):format(
+			jid_bare(bob.full_jid), room.jid), world.log_text("info"), 1, true);
+	end);
+
+	it("leaves an affiliation an owner set", function()
+		room.members_only = true;
+		local bob = member(world);
+		assert.is_true(request_affiliation(room, owner, bob, "member"));
+		leave(world, room, join(world, room, bob));
+		assert.equal("member", affiliation_of(bob));
+	end);
+
+	it("leaves a promotion by a token owner", function()
+		local bob = member(world);
+		local occupant = join(world, room, bob);
+		assert.is_true(request_affiliation(room, owner, bob, "owner"));
+		leave(world, room, occupant);
+		assert.equal("owner", affiliation_of(bob));
+	end);
+
+	it("leaves a ban by a token owner", function()
+		local bob = member(world);
+		join(world, room, bob);
+		assert.is_true(request_affiliation(room, owner, bob, "outcast"));
+		assert.is_nil(room:get_occupant_jid(bob.full_jid));
+		assert.equal("outcast", affiliation_of(bob));
+	end);
+
+	it("keeps the grant while another session is in the room", function()
+		local bob = member(world);
+		local second = {};
+		for name, value in pairs(bob) do
+			second[name] = value;
+		end
+		second.full_jid = jid_bare(bob.full_jid).."/second";
+		world.prosody.bare_sessions[jid_bare(bob.full_jid)].sessions.second = second;
+
+		local first_occupant = join(world, room, bob);
+		local second_occupant = join(world, room, second);
+		leave(world, room, first_occupant);
+		assert.equal("member", affiliation_of(bob));
+		leave(world, room, second_occupant);
+		assert.is_nil(affiliation_of(bob));
+	end);
+
+	it("keeps the grant on a nick change", function()
+		local bob = member(world);
+		local occupant = join(world, room, bob);
+		room.occupants[occupant.nick] = nil;
+		local change = st.presence({ from = bob.full_jid, to = room.jid.."/bobby" });
+		world.fire("muc-occupant-left", { room = room, nick = occupant.nick, occupant = occupant, stanza = change });
+		assert.equal("member", affiliation_of(bob));
+	end);
+
+	it("removes the grant of a kicked occupant", function()
+		local bob = member(world);
+		local occupant = join(world, room, bob);
+		assert.is_true(room:set_role(true, occupant.nick, "none"));
+		assert.is_nil(affiliation_of(bob));
+	end);
+
+	it("skips the removal in a room that empties", function()
+		local other = new_room(world, "standup");
+		local ada = moderator(world);
+		leave(world, other, join(world, other, ada));
+		assert.equal(1, #other.set_calls); -- Prosody's creator grant only
+	end);
+
+	it("removes the grant in a persistent room that empties", function()
+		local other = new_room(world, "standup");
+		other.persistent = true;
+		local ada = moderator(world);
+		leave(world, other, join(world, other, ada));
+		assert.is_nil(other.affiliations[jid_bare(ada.full_jid)]);
+	end);
+
+	it("skips a room being destroyed", function()
+		local bob = member(world);
+		local occupant = join(world, room, bob);
+		room.destroying = true;
+		leave(world, room, occupant);
+		assert.equal("member", affiliation_of(bob));
+	end);
+
+	it("keeps the grant of a user moving to a breakout room", function()
+		room._data.breakout_rooms = { ["0b3e9a2c@"..breakout_host] = "Breakout" };
+		local bob = member(world);
+		leave(world, room, join(world, room, bob), "switch_room");
+		assert.equal("member", affiliation_of(bob));
+	end);
+
+	it("removes the grant on switch_room without breakout rooms", function()
+		local bob = member(world);
+		leave(world, room, join(world, room, bob), "switch_room");
+		assert.is_nil(affiliation_of(bob));
 	end);
 end);
 
@@ -952,6 +1159,37 @@ describe("mod_huddleup_moderation breakout rooms", function()
 		join(world, room, moderator(world));
 		join(world, room, bob);
 		assert.is_nil(request_affiliation(room, focus(world), bob, "owner"));
+	end);
+
+	-- Joins a breakout room with a moderator token whose owner affiliation
+	-- this module granted in the main room, where Jitsi's module makes the
+	-- breakout room read it. Returns the session and its occupant.
+	local function join_from_main_room(room)
+		local ada = moderator(world);
+		local ada_jid = jid_bare(ada.full_jid);
+		main_room.affiliations[ada_jid] = "owner";
+		main_room.affiliation_data[ada_jid] = { huddleup_token_grant = "owner" };
+		function room:get_affiliation(jid)
+			return main_room:get_affiliation(jid);
+		end
+		join(world, room, member(world));
+		local occupant = join(world, room, ada);
+		assert.equal("owner/moderator", roles_of(occupant));
+		return ada, occupant;
+	end
+
+	it("removes the main room grant when its user leaves", function()
+		local room = breakout_room("0b3e9a2c");
+		local ada, occupant = join_from_main_room(room);
+		leave(world, room, occupant);
+		assert.is_nil(main_room.affiliations[jid_bare(ada.full_jid)]);
+	end);
+
+	it("keeps the main room grant of a user switching rooms", function()
+		local room = breakout_room("0b3e9a2c");
+		local ada, occupant = join_from_main_room(room);
+		leave(world, room, occupant, "switch_room");
+		assert.equal("owner", main_room.affiliations[jid_bare(ada.full_jid)]);
 	end);
 end);
 

@@ -135,6 +135,17 @@ local function new_module_api(host, name, options, world, host_options)
 		return family;
 	end
 
+	-- Returns the table shared under `path`, as Prosody's module:shared
+	-- does. The tables live in the world, so worlds do not share them.
+	function api:shared(path)
+		local shared = world.shared[path];
+		if shared == nil then
+			shared = {};
+			world.shared[path] = shared;
+		end
+		return shared;
+	end
+
 	-- Loads <lib>.lib.lua from the plugin's folder in the plugin's
 	-- environment, as Prosody's module:require does.
 	function api:require(lib)
@@ -157,7 +168,7 @@ function fake.load(path, spec)
 	spec = spec or {};
 	local host = spec.host or "meet.jitsi.test";
 	local name = path:match("mod_([^/]+)%.lua$");
-	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {}, timers = {}, metrics = {} };
+	local world = { hooks = {}, global_hooks = {}, provided = {}, logs = {}, timers = {}, metrics = {}, shared = {} };
 	world.module = new_module_api(host, name, spec.options or {}, world, spec.host_options or {});
 	for method_name, method in pairs(spec.api or {}) do
 		world.module[method_name] = method;

@@ -26,6 +26,7 @@ import { ScenarioFailure } from './lib/checks.mjs';
 import { parseCommandLine, resolveProsody, withProsody } from './lib/harness.mjs';
 import { AUTH_DOMAIN, DOMAIN, FOCUS_JID, GUEST_DOMAIN } from './lib/prosody.mjs';
 import { connect, TRANSPORTS } from './lib/xmpp.mjs';
+import affiliations from './scenarios/affiliations.mjs';
 import conflicts from './scenarios/conflicts.mjs';
 import expiry from './scenarios/expiry.mjs';
 import guests from './scenarios/guests.mjs';
@@ -34,7 +35,7 @@ import ownership from './scenarios/ownership.mjs';
 import rooms from './scenarios/rooms.mjs';
 import tokens from './scenarios/tokens.mjs';
 
-const scenarios = [...tokens, ...ownership, ...lobby, ...guests, ...rooms, ...expiry, ...conflicts];
+const scenarios = [...tokens, ...ownership, ...lobby, ...guests, ...rooms, ...expiry, ...conflicts, ...affiliations];
 
 // Named selections for --only; any other --only text selects the
 // scenarios whose name contains it. token-path: a member creates a room, a
@@ -55,7 +56,7 @@ const EXPIRY_WAIT_MS = 2200;
 
 // Returns the object a scenario runs with, for one transport. Clients it
 // logs in are closed by closeAll().
-function scenarioContext({ prosody, issue, issueWithOtherSecret, focusPassword, expiredTokens, issuedAt }, transport) {
+function scenarioContext({ prosody, issue, issueWithOtherSecret, issueForeign, focusPassword, expiredTokens, issuedAt }, transport) {
   const clients = [];
   const keep = (client) => {
     clients.push(client);
@@ -68,6 +69,7 @@ function scenarioContext({ prosody, issue, issueWithOtherSecret, focusPassword, 
     transport,
     issue,
     issueWithOtherSecret,
+    issueForeign,
     login,
     roomName: (prefix) => `${prefix}-${transport}`,
     member: async (room, options = {}) => login(await issue({ room, name: 'Bob', ...options })),

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
 import { startProsody } from './prosody.mjs';
-import { tokenIssuer } from './tokens.mjs';
+import { foreignTokenIssuer, tokenIssuer } from './tokens.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -161,6 +161,7 @@ export async function withProsody(options, prosody, body) {
       focusPassword,
       issue: tokenIssuer({ cliPath: options.cliPath, appId, appSecret }),
       issueWithOtherSecret: tokenIssuer({ cliPath: options.cliPath, appId, appSecret: otherSecret }),
+      issueForeign: foreignTokenIssuer({ appId, appSecret }),
     });
   } catch (err) {
     const log = await server.readLog();

@@ -1,6 +1,7 @@
 // Issues tokens with the project's `huddleup-token issue` command.
 
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -33,5 +34,23 @@ export function tokenIssuer({ cliPath, appId, appSecret, jitsiHost = 'http://127
       throw new Error(`${cliPath} ${args.join(' ')} printed no JWT: ${JSON.stringify(stdout.slice(0, 80))}`);
     }
     return token;
+  };
+}
+
+// Returns a function that signs an HS256 token the way another issuer (for
+// example Jitsi's own tooling) may write it: the room claim exactly as
+// given, so an already percent-encoded claim stays encoded. The project's
+// CLI writes a "%" in a room name as "%25" instead.
+export function foreignTokenIssuer({ appId, appSecret }) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return ({ room, name, moderator = false, ttl = 3600, sub = '127.0.0.1' }) => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = encode({ alg: 'HS256', typ: 'JWT' });
+    const payload = encode({
+      iss: appId, aud: 'jitsi', sub, room, iat: now, nbf: now - 10, exp: now + ttl,
+      context: { user: { name, moderator } },
+    });
+    const signature = createHmac('sha256', appSecret).update(`${header}.${payload}`).digest('base64url');
+    return `${header}.${payload}.${signature}`;
   };
 }

@@ -30,14 +30,23 @@ export default [
       const roles = await expectRolesAfterRoundTrip(member, self.occupantJid, 'member/participant',
         'the member, which muc_allowners and muc_wait_for_host make owner');
 
-      // muc_allowners removes the affiliation of an occupant who leaves.
+      // muc_allowners removes the affiliation of an occupant who leaves,
+      // before mod_huddleup_moderation does. The owner lock vetoes it while
+      // the moderator token's session lasts, and then the module removes
+      // the owner affiliation it granted itself.
+      const moderatorJid = bareJid(moderator.jid);
       await moderator.leave(roomJid, 'ada');
       const focus = await t.focus();
       const owners = await focus.affiliationList(roomJid, 'owner');
-      if (!owners.includes(bareJid(moderator.jid))) {
-        throw new ScenarioFailure(`expected ${bareJid(moderator.jid)} to stay owner after leaving, owners: ${owners}`);
+      if (owners.includes(moderatorJid)) {
+        throw new ScenarioFailure(`expected ${moderatorJid} to lose owner after leaving, owners: ${owners}`);
       }
-      return `4 warnings, member ${roles}, moderator kept owner after leaving (listed by ${FOCUS_JID})`;
+      const vetoed = `No affiliation for ${moderatorJid} in ${roomJid} failed: cancel not-allowed`;
+      if (!(await t.readLog()).includes(vetoed)) {
+        throw new ScenarioFailure(`expected the log line "${vetoed}" from the muc_allowners stand-in`);
+      }
+      return `4 warnings, member ${roles}, muc_allowners' removal of the moderator vetoed, `
+        + `owner removed by the module after leaving (listed by ${FOCUS_JID})`;
     },
   },
 ];

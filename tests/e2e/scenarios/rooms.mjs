@@ -10,9 +10,10 @@ let joinCount = 0;
 // Joins the room whose node is `node` on `domain` with a member token
 // whose room claim is `claim` (and sub `sub` when given), under a nick of
 // its own.
-async function joinWithClaim(t, { claim, node, domain = MUC_DOMAIN, sub }) {
+async function joinWithClaim(t, { claim, node, domain = MUC_DOMAIN, sub, foreign = false }) {
   joinCount += 1;
-  const member = await t.login(await t.issue({ room: claim, name: 'Bob', sub }));
+  const issue = foreign ? t.issueForeign : t.issue;
+  const member = await t.login(await issue({ room: claim, name: 'Bob', sub }));
   return member.join(`${node}@${domain}`, `member${joinCount}`);
 }
 
@@ -24,8 +25,10 @@ export default [
       const name = `Café-Ünïcode-${t.transport}`;
       const node = jitsiRoomNode(name);
       expectRoles(await joinWithClaim(t, { claim: name, node }), 'member/participant', `claim ${name} in ${node}`);
+      // An already percent-encoded claim, as another issuer may write it.
       const encoded = encodeURIComponent(name);
-      expectRoles(await joinWithClaim(t, { claim: encoded, node }), 'member/participant', `claim ${encoded} in ${node}`);
+      expectRoles(await joinWithClaim(t, { claim: encoded, node, foreign: true }), 'member/participant',
+        `claim ${encoded} in ${node}`);
       return `claims ${name} and ${encoded} admitted to ${node}`;
     },
   },
@@ -56,6 +59,19 @@ export default [
     transports: ['websocket'],
     async run(t) {
       return expectRejection(() => joinWithClaim(t, { claim: `Café-${t.transport}`, node: `cafe-${t.transport}` }),
+        JoinError, 'not-allowed', 'room-mismatch');
+    },
+  },
+  {
+    // An escape of an unreserved character is never decoded: the claim
+    // w%65ekly names the room "w%65ekly", not the room "weekly".
+    name: 'room-name-escape-not-decoded',
+    transports: ['websocket'],
+    async run(t) {
+      const node = `weekly-${t.transport}`;
+      await expectRejection(() => joinWithClaim(t, { claim: `w%65ekly-${t.transport}`, node, foreign: true }),
+        JoinError, 'not-allowed', 'room-mismatch');
+      return expectRejection(() => joinWithClaim(t, { claim: `w%65ekly-${t.transport}`, node }),
         JoinError, 'not-allowed', 'room-mismatch');
     },
   },
