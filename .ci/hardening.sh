@@ -16,6 +16,7 @@
 #   HU_FUZZ_SECONDS           seconds per fuzz target (default 60, or no
 #                             limit when HU_FUZZ_RUNS is set)
 #   HU_FUZZ_RUNS              executions per fuzz target (default: no limit)
+#   HU_FUZZ_TARGETS           fuzz targets to run (default: all five)
 #   HU_DIFF_SECONDS           time cap of test_differential under ASan, in
 #                             seconds (default 60)
 #   HU_VALGRIND_DIFF_SECONDS  its time cap under valgrind (default 30)
@@ -223,7 +224,7 @@ count_valgrind_errors() {
 
 stage_valgrind() {
 	local dir=$root/build-valgrind logs=$root/build-valgrind/hardening-logs
-	local tests test status errors checks wrapper cli_logs processes line
+	local tests test status errors checks wrapper cli_logs processes line script
 
 	stage_begin valgrind
 	require valgrind valgrind || { stage_end; return; }
@@ -250,30 +251,35 @@ stage_valgrind() {
 		fi
 	done
 
-	# The CLI tests, with every command run under valgrind through a
+	# The CLI test scripts, with every command run under valgrind through a
 	# wrapper that writes one log per process.
-	cli_logs=$logs/cli
-	rm -rf "$cli_logs"
-	mkdir -p "$cli_logs"
 	wrapper=$dir/huddleup-token-valgrind
 	{
 		echo '#!/bin/sh'
 		printf 'exec valgrind'
-		printf ' %q' "${valgrind_options[@]}" "--log-file=$cli_logs/cli.%p.log" "$dir/huddleup-token"
+		printf ' %q' "${valgrind_options[@]}"
+		printf ' "--log-file=${HU_VALGRIND_LOG_DIR:?}/cli.%%p.log"'
+		printf ' %q' "$dir/huddleup-token"
 		echo ' "$@"'
 	} >"$wrapper"
 	chmod +x "$wrapper"
-	bash "$root/tests/cli/test_cli.sh" "$wrapper" >"$logs/test_cli.log" 2>&1
-	status=$?
-	processes=$(find "$cli_logs" -name 'cli.*.log' | wc -l)
-	errors=$(count_valgrind_errors "$cli_logs"/cli.*.log)
-	line=$(grep -E '^test_cli: [0-9]+ checks' "$logs/test_cli.log" | tail -n 1)
-	echo "$stage_name CLI: $processes runs, $errors errors and leaks (${line:-no summary})"
-	if [ "$status" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$processes" -eq 0 ]; then
-		grep -l -E 'ERROR SUMMARY: [1-9]' "$cli_logs"/cli.*.log | head -n 3 | xargs -r cat | head -n 60
-		grep -E 'FAIL' "$logs/test_cli.log" | head -n 20
-		stage_fail "CLI tests under valgrind, exit status $status (logs: $cli_logs)"
-	fi
+	for script in "$root"/tests/cli/test_cli*.sh; do
+		test=$(basename "$script" .sh)
+		cli_logs=$logs/$test
+		rm -rf "$cli_logs"
+		mkdir -p "$cli_logs"
+		HU_VALGRIND_LOG_DIR=$cli_logs bash "$script" "$wrapper" >"$logs/$test.log" 2>&1
+		status=$?
+		processes=$(find "$cli_logs" -name 'cli.*.log' | wc -l)
+		errors=$(count_valgrind_errors "$cli_logs"/cli.*.log)
+		line=$(grep -E "^$test: [0-9]+ checks" "$logs/$test.log" | tail -n 1)
+		echo "$stage_name $test: $processes CLI runs, $errors errors and leaks (${line:-no summary})"
+		if [ "$status" -ne 0 ] || [ "$errors" -ne 0 ] || [ "$processes" -eq 0 ]; then
+			grep -l -E 'ERROR SUMMARY: [1-9]' "$cli_logs"/cli.*.log | head -n 3 | xargs -r cat | head -n 60
+			grep -E 'FAIL' "$logs/$test.log" | head -n 20
+			stage_fail "$test under valgrind, exit status $status (logs: $cli_logs)"
+		fi
+	done
 	stage_end
 }
 
@@ -281,12 +287,14 @@ stage_valgrind() {
 # libFuzzer
 # ---------------------------------------------------------------------------
 
-# Largest input per target: tokens above the default 8192-byte limit, and
-# issuer requests with several fields of up to 1024 bytes.
+# Largest input per target: tokens above the default 8192-byte limit,
+# issuer requests with several fields of up to 1024 bytes, and key sets of
+# several RSA keys.
 fuzz_max_len() {
 	case $1 in
 	fuzz_verify | fuzz_claims) echo 12000 ;;
 	fuzz_issue) echo 9000 ;;
+	fuzz_jwks) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }
@@ -316,7 +324,7 @@ stage_fuzz() {
 		stage_fail "seed corpus from test_differential (log: $logs/differential-seeds.log)"
 	fi
 
-	for target in fuzz_verify fuzz_b64url fuzz_claims fuzz_issue; do
+	for target in ${HU_FUZZ_TARGETS:-fuzz_verify fuzz_b64url fuzz_claims fuzz_issue fuzz_jwks}; do
 		short=${target#fuzz_}
 		log=$logs/$target.log
 		mkdir -p "$dir/artifacts" "$dir/corpus/$target"

@@ -161,11 +161,45 @@ hu_key *hu_key_new_hmac(hu_alg alg, const void *secret, size_t len)
 	return key;
 }
 
-/* Runs OpenSSL's public-key validation (EVP_PKEY_public_check). */
+/*
+ * Checks an RSA modulus: odd, and without a prime factor below 1000.
+ * OpenSSL 3.0's EVP_PKEY_public_check() is not used for RSA because its
+ * SP 800-56B check runs Miller-Rabin with random bases: a modulus that is
+ * not the product of two large primes passed on some calls and failed on
+ * others, so one key set loaded or not by chance.
+ */
+static int rsa_modulus_is_valid(const EVP_PKEY *pkey)
+{
+	BIGNUM *n = NULL;
+	BN_ULONG p, d;
+	int valid;
+
+	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n)) {
+		ERR_clear_error();
+		return 0;
+	}
+	valid = BN_is_odd(n);
+	for (p = 3; valid && p < 1000; p += 2) {
+		for (d = 3; d * d <= p && p % d != 0; d += 2)
+			;
+		if (d * d > p && BN_mod_word(n, p) == 0) /* p is prime */
+			valid = 0;
+	}
+	BN_free(n);
+	return valid;
+}
+
+/* Runs OpenSSL's public-key validation (EVP_PKEY_public_check) on an EC
+ * key, and rsa_modulus_is_valid() on an RSA key. */
 static int public_key_is_valid(EVP_PKEY *pkey)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	int valid = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+	EVP_PKEY_CTX *ctx;
+	int valid;
+
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA)
+		return rsa_modulus_is_valid(pkey);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	valid = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
 
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
@@ -174,8 +208,9 @@ static int public_key_is_valid(EVP_PKEY *pkey)
 
 /*
  * Checks an RSA or EC public key against alg and the key policy. An RSA key
- * needs at least 2048 bits and public exponent 65537, an EC key the curve
- * alg names. Both must pass OpenSSL's public-key validation.
+ * needs at least 2048 bits, public exponent 65537 and an odd modulus
+ * without small prime factors. An EC key needs the curve alg names and must
+ * pass OpenSSL's public-key validation.
  */
 static hu_status check_public_key(hu_alg alg, EVP_PKEY *pkey, size_t *ec_half,
     char *detail, size_t detail_size)
@@ -243,9 +278,10 @@ static hu_status check_public_key(hu_alg alg, EVP_PKEY *pkey, size_t *ec_half,
 	/* Rejects, among others, an even RSA modulus and an EC point that is
 	 * not on the curve. */
 	if (!public_key_is_valid(pkey)) {
-		hu_set_detail(detail, detail_size,
-		    "%s key fails OpenSSL's public-key validation",
-		    base_id == EVP_PKEY_RSA ? "RSA" : "EC");
+		hu_set_detail(detail, detail_size, base_id == EVP_PKEY_RSA ?
+		    "RSA key fails validation: its modulus is even or has a prime "
+		    "factor below 1000" :
+		    "EC key fails OpenSSL's public-key validation");
 		return HU_ERR_CONFIGURATION;
 	}
 	return HU_OK;

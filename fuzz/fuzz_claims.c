@@ -8,8 +8,11 @@
  * - every status is HU_OK or a rejection with a detail;
  * - accepted claims equal the payload as jansson reads it, and the
  *   moderator flag follows the rule in token.h;
- * - a payload that jansson reads as an object (with JSON_REJECT_DUPLICATES)
- *   within the bounds of hu_json_within_bounds() is never invalid-json.
+ * - a payload without NUL bytes that jansson reads as an object (with
+ *   JSON_REJECT_DUPLICATES) within the bounds of hu_json_within_bounds() is
+ *   never invalid-json. Payloads with a NUL byte are left out because
+ *   jansson 2.14 drops a NUL that directly follows a number or a literal
+ *   ({"a":1<NUL>} reads as {"a":1}), while the verifier rejects every NUL.
  */
 #include <stdint.h>
 #include <string.h>
@@ -137,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parsed = json_loadb((const char *)payload, payload_len,
 	    JSON_REJECT_DUPLICATES, NULL);
 	payload_is_valid = json_is_object(parsed) &&
+	    memchr(payload, '\0', payload_len) == NULL &&
 	    hu_json_within_bounds(payload, payload_len) == 0;
 	json_decref(parsed);
 

@@ -4,7 +4,9 @@
  * keys selected by kid, accepts any issuer and audience, and has the
  * largest size limit, so that long tokens take the heap path instead of
  * the stack buffer. Each result must be HU_OK with claims, or a rejection
- * with a detail, and never another status.
+ * with a detail, and never another status. hu_peek_kid() reads the same
+ * bytes and must return a terminated kid of at most 256 bytes or one of
+ * its documented rejections.
  */
 #include <stdint.h>
 #include <string.h>
@@ -133,11 +135,31 @@ static void verify_with(const hu_verifier *v, const uint8_t *data,
 	    hu_strerror(status));
 }
 
+static void peek_kid(const uint8_t *data, size_t size)
+{
+	char kid[HU_KID_SIZE + 1];
+	hu_status status;
+
+	kid[HU_KID_SIZE] = 'x'; /* must stay untouched */
+	status = hu_peek_kid((const char *)data, size, kid, HU_KID_SIZE);
+	FUZZ_ASSERT(kid[HU_KID_SIZE] == 'x', "kid written past its size");
+	if (status == HU_OK) {
+		FUZZ_ASSERT(memchr(kid, '\0', HU_KID_SIZE) != NULL,
+		    "kid is not terminated");
+		return;
+	}
+	FUZZ_ASSERT(status == HU_ERR_TOKEN_TOO_LARGE ||
+	    status == HU_ERR_INVALID_ENCODING ||
+	    status == HU_ERR_UNSUPPORTED_HEADER,
+	    "hu_peek_kid returned %s", hu_strerror(status));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	verify_with(strict_verifier, data, size);
 	verify_with(permissive_verifier, data, size);
+	peek_kid(data, size);
 	return 0;
 }

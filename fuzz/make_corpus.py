@@ -3,9 +3,11 @@
 
 Usage: make_corpus.py CASES_JSON OUT_DIR
 
-Creates OUT_DIR/<target>/ for fuzz_verify, fuzz_b64url, fuzz_claims and
-fuzz_issue, one file per seed, named by the SHA-1 of its content (as
-libFuzzer names the inputs it adds). Uses only the standard library.
+Creates OUT_DIR/<target>/ for fuzz_verify, fuzz_b64url, fuzz_claims,
+fuzz_issue and fuzz_jwks, one file per seed, named by the SHA-1 of its
+content (as libFuzzer names the inputs it adds). The shared cases hold no
+key sets, so fuzz_jwks starts from its committed seeds alone. Uses only
+the standard library.
 """
 import base64
 import binascii
@@ -15,7 +17,7 @@ import os
 import struct
 import sys
 
-TARGETS = ("fuzz_verify", "fuzz_b64url", "fuzz_claims", "fuzz_issue")
+TARGETS = ("fuzz_verify", "fuzz_b64url", "fuzz_claims", "fuzz_issue", "fuzz_jwks")
 ISSUE_FIELDS = (
     ("room",), ("sub",), ("context", "user", "name"),
     ("context", "user", "email"), ("context", "user", "id"),
