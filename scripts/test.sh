@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the project (installing what is missing) and runs every test:
 # the hardening stages first, then the ctest suite, whose summary is the
-# last line of test output.
+# last line of test output. ctest runs verbosely so that every end-to-end
+# scenario, the flood's and the differential check's counts appear in the
+# output, not only the failures.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,4 +16,4 @@ if [ -x "$root/.ci/hardening.sh" ]; then
 fi
 
 cd "$build_dir"
-ctest --output-on-failure --timeout 900
+ctest --verbose --timeout 900
