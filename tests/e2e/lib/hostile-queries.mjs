@@ -8,10 +8,10 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-// Prosody closes (13.0.1) or never answers (0.12.3) a request whose head
-// exceeds 10 KiB (head_size_limit in net/http/parser.lua). Queries of the
-// main flood stay below this, so each one reaches the token path; larger
-// ones are sent separately and counted as oversized.
+// Prosody closes (13.0.1) or never responds to (0.12.3) a request whose
+// head exceeds 10 KiB (head_size_limit in net/http/parser.lua). Queries of
+// the main flood stay below this, so each one reaches the token path.
+// Larger ones are sent separately.
 export const MAX_FLOOD_QUERY_BYTES = 9900;
 
 // The verifier's default token size limit (HU_DEFAULT_MAX_SIZE) and the
@@ -89,29 +89,39 @@ function tokenQuery(token) {
   return `token=${encodeURIComponent(token)}`;
 }
 
-// Families of garbage, each a function of the flood's settings that
-// returns a query. Weights are relative.
+// Families of garbage: each has a relative weight, the rejection reasons
+// its queries must get, and a function of the flood's settings that
+// returns a query.
 const GARBAGE_FAMILIES = [
-  { name: 'random-bytes', weight: 10, make: () => `token=${percentEncodeBytes(randomBytes(randomInt(1, 2048)))}` },
-  { name: 'random-base64url', weight: 10, make: () => tokenQuery(randomBase64url(randomInt(1, 3000))) },
-  { name: 'random-jwt-shape', weight: 10, make: () => tokenQuery(randomJwtShape(randomInt(5, 3000))) },
+  {
+    name: 'random-bytes', weight: 10, reasons: ['invalid-encoding'],
+    make: () => `token=${percentEncodeBytes(randomBytes(randomInt(1, 2048)))}`,
+  },
+  {
+    name: 'random-base64url', weight: 10, reasons: ['invalid-encoding'],
+    make: () => tokenQuery(randomBase64url(randomInt(1, 3000))),
+  },
+  {
+    name: 'random-jwt-shape', weight: 10, reasons: ['invalid-encoding', 'signature-mismatch', 'unsupported-header'],
+    make: () => tokenQuery(randomJwtShape(randomInt(5, 3000))),
+  },
   {
     // Larger than the token limit, within the query limit: the verifier's
     // size check rejects it.
-    name: 'oversized-token', weight: 5,
+    name: 'oversized-token', weight: 5, reasons: ['token-too-large'],
     make: () => tokenQuery(randomJwtShape(randomInt(TOKEN_MAX_SIZE + 1, QUERY_MAX_SIZE - 6 + 1))),
   },
   {
     // Larger than the query limit, within Prosody's request head limit:
     // the module rejects it before splitting the query.
-    name: 'oversized-query', weight: 5,
+    name: 'oversized-query', weight: 5, reasons: ['token-too-large'],
     make: () => tokenQuery(randomJwtShape(randomInt(QUERY_MAX_SIZE - 6 + 1, MAX_FLOOD_QUERY_BYTES - 6))),
   },
   {
     // A header or signature segment that decodes to more than 1024 bytes
     // (HU_MAX_HEADER_BYTES, HU_MAX_SIGNATURE_BYTES): rejected from its
     // length, before it is decoded.
-    name: 'oversized-segment', weight: 4,
+    name: 'oversized-segment', weight: 4, reasons: ['unsupported-header', 'signature-mismatch'],
     make: () => {
       const segment = randomBase64url(randomInt(1400, 3000));
       const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
@@ -121,7 +131,7 @@ const GARBAGE_FAMILIES = [
     },
   },
   {
-    name: 'percent-junk', weight: 10,
+    name: 'percent-junk', weight: 10, reasons: ['invalid-encoding'],
     make: () => {
       const count = randomInt(1, 200);
       let junk = '';
@@ -130,7 +140,7 @@ const GARBAGE_FAMILIES = [
     },
   },
   {
-    name: 'nul', weight: 8,
+    name: 'nul', weight: 8, reasons: ['invalid-encoding'],
     make: (settings) => {
       const jwt = signHs256(validClaims(settings.appId), settings.appSecret);
       return pick([
@@ -144,7 +154,7 @@ const GARBAGE_FAMILIES = [
     },
   },
   {
-    name: 'many-token-params', weight: 8,
+    name: 'many-token-params', weight: 8, reasons: ['invalid-encoding', 'token-too-large'],
     make: () => {
       const values = [];
       let length = 0;
@@ -159,27 +169,36 @@ const GARBAGE_FAMILIES = [
     },
   },
   {
-    name: 'no-token', weight: 4,
+    name: 'no-token', weight: 4, reasons: ['missing-token'],
     make: () => pick(['room=flood', 'tokens=abc', 'TOKEN=abc', 'token', '=', '&&&', `room=${randomBase64url(500)}`, 'token%3Dabc']),
   },
-  { name: 'empty-token', weight: 2, make: () => pick(['token=', 'token=&room=flood', 'room=flood&token=']) },
+  {
+    name: 'empty-token', weight: 2, reasons: ['invalid-encoding'],
+    make: () => pick(['token=', 'token=&room=flood', 'room=flood&token=']),
+  },
   {
     // Signed with the right secret: only the JSON depth bound stops it.
-    name: 'signed-deep-json', weight: 4,
+    name: 'signed-deep-json', weight: 4, reasons: ['invalid-json'],
     make: (settings) => tokenQuery(signHs256(deepPayload(settings.appId, randomInt(MAX_JSON_DEPTH + 1, 2000)),
       settings.appSecret)),
   },
   {
     // Signed with the right secret: only the JSON value count bound stops it.
-    name: 'signed-many-claims', weight: 4,
+    name: 'signed-many-claims', weight: 4, reasons: ['invalid-json'],
     make: (settings) => tokenQuery(signHs256(manyClaimsPayload(settings.appId, randomInt(MAX_JSON_VALUES, 700)),
       settings.appSecret)),
   },
   {
-    name: 'wrong-secret', weight: 5,
+    name: 'wrong-secret', weight: 5, reasons: ['signature-mismatch'],
     make: (settings) => tokenQuery(signHs256(validClaims(settings.appId), randomBytes(32).toString('hex'))),
   },
 ];
+
+// Returns the rejection reasons expected for the garbage family `name`, or
+// undefined for the cases, whose reasons depend on the case.
+export function expectedReasons(name) {
+  return GARBAGE_FAMILIES.find((family) => family.name === name)?.reasons;
+}
 
 const TOTAL_WEIGHT = GARBAGE_FAMILIES.reduce((sum, family) => sum + family.weight, 0);
 

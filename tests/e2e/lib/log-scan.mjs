@@ -2,10 +2,10 @@
 // for leaked tokens and secrets.
 //
 // The leak search must cover every 20-byte substring of thousands of
-// tokens, some of them 9 KB long, so it indexes every 20-byte window of the
-// log by two 32-bit polynomial hashes in a typed-array hash table, looks
-// each token window up there, and confirms every hit with an exact search.
-// Hash collisions can only cost time, never produce a wrong result.
+// tokens, some of them 9 KB long. So it indexes every 20-byte window of the
+// log by two 32-bit polynomial hashes in a typed-array hash table, and
+// looks up each token window there. Every hit is confirmed by an exact
+// search, so hash collisions cost time but never give a wrong result.
 
 export const WINDOW_BYTES = 20;
 
