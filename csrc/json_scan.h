@@ -10,6 +10,9 @@
  * surrogate, "\u0000", a duplicate member name (compared after unescaping),
  * NaN, hex or leading zeros, an integer beyond int64, a real beyond the
  * double range, or bytes after the top-level object or array.
+ * NOTE: one difference is deliberate. jansson 2.14 skips a raw NUL byte that
+ * directly follows a number or a literal ({"a":1<NUL>} reads as {"a":1});
+ * this scanner rejects it.
  */
 #ifndef HU_JSON_SCAN_H
 #define HU_JSON_SCAN_H

@@ -8,7 +8,8 @@
  * Properties:
  * - an issued token verifies with the issuer's key at the issuing time,
  *   its claims hold the request's strings unchanged (the room with each
- *   "%" written as "%25"), and its room claim admits the requested room;
+ *   "%" written as "%25"), and its room claim admits that escaped room,
+ *   which is the MUC node a Jitsi client sends for it;
  * - a refused request returns HU_ERR_INVALID_ARGUMENT with a detail;
  * - hu_join_url() builds a URL for every issued token whose room is not
  *   the wildcard.
