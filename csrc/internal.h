@@ -13,7 +13,7 @@
 
 #include "huddleup/token.h"
 
-/* JWS algorithms this library knows. HU_ALG_UNKNOWN covers "none" too. */
+/* JWS algorithms this library implements. HU_ALG_UNKNOWN covers "none" too. */
 typedef enum hu_alg {
 	HU_ALG_UNKNOWN = 0,
 	HU_ALG_HS256,

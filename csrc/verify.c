@@ -761,8 +761,14 @@ hu_status hu_verify_visit(const hu_verifier *v, const char *token, size_t len,
 	signature_len = signature ?
 	    hu_b64url_decode(seg.signature, seg.signature_len, signature) : -1;
 	if (signature_len < 0) {
-		hu_set_detail(detail, detail_size, "%s segment is not canonical unpadded base64url",
-		    header_len < 0 ? "header" : payload_len < 0 ? "payload" : "signature");
+		const char *segment = "signature";
+
+		if (header_len < 0)
+			segment = "header";
+		else if (payload_len < 0)
+			segment = "payload";
+		hu_set_detail(detail, detail_size,
+		    "%s segment is not canonical unpadded base64url", segment);
 		status = HU_ERR_INVALID_ENCODING;
 		goto out;
 	}

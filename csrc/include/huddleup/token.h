@@ -111,7 +111,7 @@ typedef struct hu_claims hu_claims;
  * when out of memory. Free it with hu_verifier_free(). */
 HU_EXPORT hu_verifier *hu_verifier_new(void) HU_WARN_UNUSED;
 
-/* Frees the verifier and every key it holds (secrets are wiped). NULL is a
+/* Frees the verifier and every key it contains (secrets are wiped). NULL is a
  * no-op. Claims returned earlier stay valid: they do not point into it. */
 HU_EXPORT void hu_verifier_free(hu_verifier *verifier);
 
