@@ -298,7 +298,10 @@ static void test_argument_misuse(void)
 	size_t len = token ? strlen(token) : 0;
 	hu_status status;
 
-	CHECK(v != NULL && empty != NULL && no_issuer != NULL && token != NULL);
+	CHECK(v != NULL);
+	CHECK(empty != NULL);
+	CHECK(no_issuer != NULL);
+	CHECK(token != NULL);
 	CHECK(hu_verifier_add_hmac_key(v, NULL, "HS256", secret_a, strlen(secret_a),
 	    detail, sizeof detail) == HU_OK);
 	CHECK(hu_verifier_add_hmac_key(no_issuer, NULL, "HS256", secret_a,
@@ -329,7 +332,8 @@ static void test_argument_misuse(void)
 	 * buffer with bytes after the token: only len bytes count. */
 	unterminated = malloc(len);
 	with_tail = malloc(len + 8);
-	CHECK(unterminated != NULL && with_tail != NULL);
+	CHECK(unterminated != NULL);
+	CHECK(with_tail != NULL);
 	if (unterminated != NULL && with_tail != NULL && token != NULL) {
 		memcpy(unterminated, token, len);
 		memcpy(with_tail, token, len);
@@ -389,7 +393,13 @@ static void test_kid_selection(void)
 	    EVP_sha256(), secret_a);
 	hu_status status;
 
-	CHECK(single && mixed && kids_only && plain_a && kid_x_a && kid_b_b && kid_b_a);
+	CHECK(single);
+	CHECK(mixed);
+	CHECK(kids_only);
+	CHECK(plain_a);
+	CHECK(kid_x_a);
+	CHECK(kid_b_b);
+	CHECK(kid_b_a);
 
 	/* One key without kid: a token's kid is ignored, as in Jitsi's
 	 * shared-secret mode. */
@@ -449,7 +459,12 @@ static void test_hmac_algorithms(void)
 	char *hs512_wrong_secret = hmac_token("{\"alg\":\"HS512\"}", payload, EVP_sha512(),
 	    secret_b);
 
-	CHECK(v384 && v512 && hs256 && hs384 && hs512 && hs512_wrong_secret);
+	CHECK(v384);
+	CHECK(v512);
+	CHECK(hs256);
+	CHECK(hs384);
+	CHECK(hs512);
+	CHECK(hs512_wrong_secret);
 	CHECK(hu_verifier_add_hmac_key(v384, NULL, "HS384", secret_a, strlen(secret_a),
 	    detail, sizeof detail) == HU_OK);
 	CHECK(hu_verifier_add_hmac_key(v512, NULL, "HS512", secret_a, strlen(secret_a),
@@ -537,7 +552,14 @@ static void test_public_key_from_jwk(void)
 	char *es384 = pkey_token("{\"alg\":\"ES384\",\"kid\":\"ec-2\"}", payload,
 	    EVP_sha384(), p384_key, EC_FORM_JWS);
 
-	CHECK(v && rsa_jwk && ec_jwk && p384_jwk && rs512 && rs256 && es256 && es384);
+	CHECK(v);
+	CHECK(rsa_jwk);
+	CHECK(ec_jwk);
+	CHECK(p384_jwk);
+	CHECK(rs512);
+	CHECK(rs256);
+	CHECK(es256);
+	CHECK(es384);
 	if (!(v && rsa_jwk && ec_jwk && p384_jwk))
 		goto out;
 	CHECK_MSG(hu_verifier_add_jwk(v, rsa_jwk, strlen(rsa_jwk), detail, sizeof detail) ==
@@ -647,7 +669,10 @@ static void test_key_policy(void)
 	char *private_pem = key_pem(rsa_key, 1);
 	char *both_pem = NULL;
 
-	CHECK(rsa_1024 && rsa_e3 && v && private_pem);
+	CHECK(rsa_1024);
+	CHECK(rsa_e3);
+	CHECK(v);
+	CHECK(private_pem);
 	if (!(rsa_1024 && rsa_e3 && v && private_pem))
 		goto out;
 
@@ -709,7 +734,9 @@ static void test_large_token(void)
 	char *claims = malloc(sizeof payload + PADDING + 32);
 	char *hs256 = NULL, *rs256 = NULL;
 
-	CHECK(small && large && claims);
+	CHECK(small);
+	CHECK(large);
+	CHECK(claims);
 	if (!(small && large && claims))
 		goto out;
 
@@ -721,7 +748,8 @@ static void test_large_token(void)
 	hs256 = hmac_token("{\"alg\":\"HS256\"}", claims, EVP_sha256(), secret_a);
 	rs256 = pkey_token("{\"alg\":\"RS256\",\"kid\":\"r\"}", claims, EVP_sha256(),
 	    rsa_key, EC_FORM_JWS);
-	CHECK(hs256 && rs256);
+	CHECK(hs256);
+	CHECK(rs256);
 	if (!(hs256 && rs256))
 		goto out;
 	CHECK(strlen(hs256) > 20000);
@@ -783,7 +811,8 @@ static void test_jwks_rotation(void)
 		goto out;
 	set = jwk_set(rsa_jwk, ec_jwk);
 	conflicting = jwk_set(ec_2026, rsa_2024_other);
-	CHECK(set && conflicting);
+	CHECK(set);
+	CHECK(conflicting);
 	if (!(set && conflicting))
 		goto out;
 
@@ -1110,7 +1139,11 @@ int main(void)
 	p256_key = generate_ec("P-256");
 	p256_key_2 = generate_ec("P-256");
 	p384_key = generate_ec("P-384");
-	CHECK(rsa_key && rsa_key_2 && p256_key && p256_key_2 && p384_key);
+	CHECK(rsa_key);
+	CHECK(rsa_key_2);
+	CHECK(p256_key);
+	CHECK(p256_key_2);
+	CHECK(p384_key);
 	if (!(rsa_key && rsa_key_2 && p256_key && p256_key_2 && p384_key))
 		return hu_test_finish("test_verify");
 
